@@ -1,0 +1,255 @@
+"""``WebLLMClient``: the public API over the statechart.
+
+>>> import asyncio
+>>> from webllm_machine.testing import ScriptedEngine
+>>> async def main() -> list[str]:
+...     client = WebLLMClient(engine=ScriptedEngine(reply="Hi there"))
+...     seen: list[str] = []
+...     client.subscribe(lambda snap: seen.append(snap.value))
+...     await client.load_model("demo-model")
+...     await client.start_chat([{"role": "user", "content": "Hello"}])
+...     await client.teardown()
+...     return [v for i, v in enumerate(seen) if i == 0 or seen[i - 1] != v]
+>>> asyncio.run(main())
+['loading', 'ready', 'chatting', 'ready', 'tearingDown', 'idle']
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from types import TracebackType
+from typing import Any
+
+from .completions import Chat
+from .engine import Engine, ProgressCallback
+from .errors import InvalidRequestError, WebLLMError
+from .machine import ChatRequest, LoadRequest, WebLLMMachine
+from .messages import ChatMessage, normalize_messages, normalize_options
+from .snapshot import ChatResult, Snapshot
+
+__all__ = ["WebLLMClient"]
+
+_END = object()
+
+
+def _default_engine() -> Engine:
+    try:
+        from .webllm_engine import WebLLMEngine
+    except ImportError as exc:  # CPython: no Pyodide, so no web-llm.
+        raise WebLLMError(
+            "the default engine (web-llm) only runs in a browser under Pyodide",
+            hint="Pass an engine, e.g. WebLLMClient(engine=ScriptedEngine()) from "
+            "webllm_machine.testing, to use the client outside the browser.",
+        ) from exc
+    return WebLLMEngine()
+
+
+class WebLLMClient:
+    """Load a model, chat with it, stop, clear, tear down: each through the statechart.
+
+    ``engine`` is any :class:`~webllm_machine.engine.Engine`; by default the real web-llm
+    engine (in the browser). Methods that would break the statechart's table raise a typed
+    :class:`~webllm_machine.errors.WebLLMError` at once, and change nothing.
+    """
+
+    def __init__(self, engine: Engine | None = None) -> None:
+        self.engine: Engine = engine if engine is not None else _default_engine()
+        self.machine = WebLLMMachine(self.engine)
+        self.chat = Chat(self)
+        self._started = False
+        self._teardown: asyncio.Future[None] | None = None
+
+    # -- reading ------------------------------------------------------------------------
+
+    def get_state(self) -> Snapshot:
+        """The current, immutable :class:`~webllm_machine.snapshot.Snapshot`."""
+        return self.machine.snapshot
+
+    @property
+    def state(self) -> str:
+        """The current state's name."""
+        return self.machine.value
+
+    def subscribe(self, callback: Callable[[Snapshot], None]) -> Callable[[], None]:
+        """Call ``callback(snapshot)`` on every change; returns the unsubscribe function."""
+        return self.machine.subscribe(callback)
+
+    def mermaid(self) -> str:
+        """The statechart as Mermaid text (generated from the machine)."""
+        return WebLLMMachine.mermaid()
+
+    # -- loading ------------------------------------------------------------------------
+
+    async def load_model(
+        self,
+        model_id: str,
+        engine_config: Mapping[str, Any] | None = None,
+        chat_opts: Mapping[str, Any] | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> None:
+        """Load ``model_id``; returns when it is ``ready``, raises the typed error if not.
+
+        Raises :class:`~webllm_machine.errors.LoadCancelledError` when a teardown, a reset
+        or a newer ``load_model`` cancels this one.
+        """
+        if not isinstance(model_id, str) or not model_id.strip():
+            raise InvalidRequestError(
+                f"model_id must be a non-empty string, got {model_id!r}", field="model_id"
+            )
+        for name, value in (("engine_config", engine_config), ("chat_opts", chat_opts)):
+            if value is not None and not isinstance(value, Mapping):
+                raise InvalidRequestError(f"{name} must be a dict or None", field=name)
+        if on_progress is not None and not callable(on_progress):
+            raise InvalidRequestError("on_progress must be callable", field="on_progress")
+        self._check("LOAD_MODEL")
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        request = LoadRequest(model_id.strip(), engine_config, chat_opts, on_progress, done)
+        await self._send("LOAD_MODEL", request=request)
+        await done
+
+    # -- chatting -----------------------------------------------------------------------
+
+    async def start_chat(
+        self, messages: object, options: object = None
+    ) -> ChatResult:
+        """Send the next turn of the conversation and return the whole reply.
+
+        ``messages`` are the new messages of this turn (usually one user message); the
+        engine receives the history kept in the context followed by them, and the turn and
+        the reply are appended to the history when the reply is complete.
+        """
+        request = self._chat_request(messages, options, record=True)
+        return await self._run_chat(request)
+
+    async def stream_chat(
+        self, messages: object, options: object = None
+    ) -> AsyncIterator[str]:
+        """Like :meth:`start_chat`, yielding the reply's text as it streams.
+
+        Leaving the loop early (``break``) stops the generation.
+        """
+        request = self._chat_request(messages, options, record=True)
+        async for delta in self._stream(request):
+            yield delta
+
+    def _chat_request(self, messages: object, options: object, *, record: bool) -> ChatRequest:
+        turn = normalize_messages(messages)
+        opts = normalize_options(options)
+        self._check("START_CHAT")
+        if record:
+            history = self.machine.snapshot.context.messages
+            if history and turn[0].role == "system":
+                raise InvalidRequestError(
+                    "messages[0]: a system message is only allowed at the start of the "
+                    "conversation; clear the chat to change it",
+                    field="messages[0].role",
+                )
+            sent: tuple[ChatMessage, ...] = (*history, *turn)
+        else:
+            sent = turn
+        return ChatRequest(sent=sent, turn=turn if record else (), options=opts)
+
+    async def _run_chat(self, request: ChatRequest) -> ChatResult:
+        request.done = asyncio.get_running_loop().create_future()
+        await self._send("START_CHAT", request=request)
+        return await request.done
+
+    async def _stream(self, request: ChatRequest) -> AsyncIterator[str]:
+        queue: asyncio.Queue[object] = asyncio.Queue()
+        request.on_delta = queue.put_nowait
+        request.done = asyncio.get_running_loop().create_future()
+        request.done.add_done_callback(lambda _: queue.put_nowait(_END))
+        await self._send("START_CHAT", request=request)
+        finished = False
+        try:
+            while (item := await queue.get()) is not _END:
+                yield str(item)
+            finished = True
+            await request.done  # raises the stream's error, if any
+        finally:
+            if not finished and not request.done.done():
+                if self.machine.value == "chatting":
+                    await self.stop()
+                # Nobody will read the result now.
+                request.done.add_done_callback(lambda f: f.exception())
+
+    # -- control ------------------------------------------------------------------------
+
+    def stop(self) -> asyncio.Future[None]:
+        """Interrupt the reply being generated; the partial reply is kept.
+
+        Returns an awaitable that resolves once the machine is back in ``ready``.
+        """
+        self._check("STOP")
+        request = self.machine._chat
+        waiter = asyncio.ensure_future(self._send("STOP"))
+        if request is None or request.done is None:
+            return waiter
+        return asyncio.ensure_future(self._after(waiter, request.done))
+
+    def clear_chat(self) -> asyncio.Future[None]:
+        """Empty the conversation and reset the engine's chat state."""
+        self._check("CLEAR_CHAT")
+        return asyncio.ensure_future(self._send("CLEAR_CHAT"))
+
+    def teardown(self) -> asyncio.Future[None]:
+        """Unload the model and free the engine; ends in ``idle``. Safe to call twice."""
+        return self._end("TEARDOWN")
+
+    def reset(self) -> asyncio.Future[None]:
+        """Tear down and empty the whole context; ends in ``idle``."""
+        return self._end("RESET")
+
+    def _end(self, event: str) -> asyncio.Future[None]:
+        loop = asyncio.get_running_loop()
+        if self._teardown is not None and not self._teardown.done():
+            return self._teardown
+        if event == "TEARDOWN" and self.machine.value == "idle":
+            done: asyncio.Future[None] = loop.create_future()
+            done.set_result(None)
+            return done
+        self._check(event)
+        done = loop.create_future()
+        self._teardown = done
+        sent = asyncio.ensure_future(self._send(event, done=done))
+        return asyncio.ensure_future(self._after(sent, done))
+
+    async def __aenter__(self) -> WebLLMClient:
+        await self._start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.teardown()
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    def _check(self, event: str) -> None:
+        error = self.machine.refusal(event)
+        if error is not None:
+            raise error
+
+    async def _start(self) -> None:
+        if not self._started:
+            self._started = True
+            await self.machine.activate_initial_state()
+
+    async def _send(self, event: str, **data: Any) -> None:
+        await self._start()
+        # Checked again right before sending: a scheduled stop() may find the reply done.
+        error = self.machine.refusal(event)
+        if error is not None:
+            if event == "STOP":
+                return
+            raise error
+        await self.machine.send(event, **data)
+
+    @staticmethod
+    async def _after(first: Awaitable[Any], then: asyncio.Future[Any]) -> None:
+        await first
+        await asyncio.wait([then])

@@ -1,0 +1,212 @@
+"""Chat messages and options: their types, and validation before anything reaches an engine.
+
+Both plain dicts (OpenAI's shape) and the dataclasses below are accepted. Every bad input
+raises :class:`~webllm_machine.errors.InvalidRequestError` naming the field.
+
+>>> normalize_messages([{"role": "user", "content": "Hi"}])
+(ChatMessage(role='user', content='Hi', name=None, tool_call_id=None),)
+>>> normalize_options({"maxTokens": 64, "temperature": 0.5})
+{'max_tokens': 64, 'temperature': 0.5}
+>>> normalize_options({"temprature": 0.5})
+Traceback (most recent call last):
+...
+webllm_machine.errors.InvalidRequestError: unknown option 'temprature' (did you mean 'temperature'?)
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Literal
+
+from .errors import InvalidRequestError
+
+__all__ = [
+    "ROLES",
+    "ChatMessage",
+    "ChatOptions",
+    "normalize_messages",
+    "normalize_options",
+]
+
+Role = Literal["system", "user", "assistant", "tool"]
+ROLES: tuple[str, ...] = ("system", "user", "assistant", "tool")
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    """One message of a conversation, in OpenAI's shape."""
+
+    role: str
+    content: str
+    name: str | None = None
+    tool_call_id: str | None = None
+
+    def to_dict(self) -> dict[str, str]:
+        """The OpenAI dict for this message (``None`` fields left out)."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class ChatOptions:
+    """Generation options (OpenAI's names). ``None`` means the model's default."""
+
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    frequency_penalty: float | None = None
+    presence_penalty: float | None = None
+    seed: int | None = None
+    stop: str | list[str] | None = None
+    response_format: Mapping[str, Any] | None = None
+
+
+_OPTION_NAMES = tuple(f.name for f in fields(ChatOptions))
+_CAMEL = {
+    "maxTokens": "max_tokens",
+    "topP": "top_p",
+    "frequencyPenalty": "frequency_penalty",
+    "presencePenalty": "presence_penalty",
+    "responseFormat": "response_format",
+}
+# Accepted for compatibility with the seed's API; every request is streamed internally.
+_IGNORED = frozenset({"stream"})
+
+
+def _fail(field: str, message: str) -> InvalidRequestError:
+    return InvalidRequestError(message, field=field)
+
+
+def normalize_messages(messages: object, *, field: str = "messages") -> tuple[ChatMessage, ...]:
+    """Validate a message list and return it as :class:`ChatMessage` tuples.
+
+    The list must be non-empty, every role known, every content a string, a ``system``
+    message only first, and the last message from ``user`` or ``tool`` (web-llm refuses
+    anything else).
+    """
+    if isinstance(messages, str | bytes | Mapping) or not isinstance(messages, Iterable):
+        raise _fail(field, f"{field} must be a list of messages, got {type(messages).__name__}")
+    result = tuple(_one_message(m, f"{field}[{i}]") for i, m in enumerate(messages))
+    if not result:
+        raise _fail(field, f"{field} is empty; send at least one user message")
+    for i, message in enumerate(result):
+        if message.role == "system" and i != 0:
+            raise _fail(
+                f"{field}[{i}].role", f"{field}[{i}]: a system message is only allowed first"
+            )
+    last = result[-1]
+    if last.role not in ("user", "tool"):
+        raise _fail(
+            f"{field}[{len(result) - 1}].role",
+            f"the last message must come from 'user' or 'tool', not {last.role!r}",
+        )
+    return result
+
+
+def _one_message(message: object, where: str) -> ChatMessage:
+    if isinstance(message, ChatMessage):
+        data: Mapping[str, Any] = message.to_dict()
+    elif isinstance(message, Mapping):
+        data = message
+    else:
+        raise _fail(where, f"{where} must be a dict with 'role' and 'content'")
+    unknown = set(data) - {"role", "content", "name", "tool_call_id"}
+    if unknown:
+        raise _fail(f"{where}.{sorted(unknown)[0]}", f"{where} has unknown key(s) {sorted(unknown)}")
+    role = data.get("role")
+    if role not in ROLES:
+        raise _fail(f"{where}.role", f"{where}.role must be one of {list(ROLES)}, got {role!r}")
+    if "content" not in data:
+        raise _fail(f"{where}.content", f"{where} has no content")
+    content = data["content"]
+    if not isinstance(content, str):
+        raise _fail(
+            f"{where}.content",
+            f"{where}.content must be a string, got {type(content).__name__}",
+        )
+    name = data.get("name")
+    tool_call_id = data.get("tool_call_id")
+    for key, value in (("name", name), ("tool_call_id", tool_call_id)):
+        if value is not None and not isinstance(value, str):
+            raise _fail(f"{where}.{key}", f"{where}.{key} must be a string")
+    if role == "tool" and not tool_call_id:
+        raise _fail(f"{where}.tool_call_id", f"{where}: a tool message needs a tool_call_id")
+    return ChatMessage(str(role), content, name, tool_call_id)
+
+
+def normalize_options(options: object) -> dict[str, Any]:
+    """Validate options (a dict, a :class:`ChatOptions` or ``None``) into request keys.
+
+    Keys may be snake_case or the seed's camelCase. Only keys with a value are returned.
+    """
+    if options is None:
+        return {}
+    if isinstance(options, ChatOptions):
+        raw: Mapping[str, Any] = {k: v for k, v in asdict(options).items() if v is not None}
+    elif isinstance(options, Mapping):
+        raw = options
+    else:
+        raise _fail("options", f"options must be a dict or ChatOptions, got {type(options).__name__}")
+    result: dict[str, Any] = {}
+    for key, value in raw.items():
+        if not isinstance(key, str):
+            raise _fail("options", f"option names must be strings, got {key!r}")
+        if key in _IGNORED:
+            if not isinstance(value, bool):
+                raise _fail(key, f"{key} must be true or false")
+            continue
+        name = _CAMEL.get(key, key)
+        if name not in _OPTION_NAMES:
+            close = difflib.get_close_matches(name, [*_OPTION_NAMES, *_CAMEL], n=1)
+            suggestion = f" (did you mean {close[0]!r}?)" if close else ""
+            raise _fail(key, f"unknown option {key!r}{suggestion}")
+        if name in result:
+            raise _fail(key, f"option {name!r} is given twice")
+        if value is None:
+            continue
+        result[name] = _check_option(name, key, value)
+    return result
+
+
+def _number(key: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise _fail(key, f"{key} must be a finite number, got {value!r}")
+    return value
+
+
+def _check_option(name: str, key: str, value: object) -> Any:
+    if name == "temperature":
+        v = _number(key, value)
+        if not 0 <= v <= 2:
+            raise _fail(key, f"{key} must be between 0 and 2, got {v}")
+        return v
+    if name == "top_p":
+        v = _number(key, value)
+        if not 0 < v <= 1:
+            raise _fail(key, f"{key} must be in (0, 1], got {v}")
+        return v
+    if name in ("frequency_penalty", "presence_penalty"):
+        v = _number(key, value)
+        if not -2 <= v <= 2:
+            raise _fail(key, f"{key} must be between -2 and 2, got {v}")
+        return v
+    if name in ("max_tokens", "seed"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _fail(key, f"{key} must be an integer, got {value!r}")
+        if name == "max_tokens" and value < 1:
+            raise _fail(key, f"{key} must be at least 1, got {value}")
+        return value
+    if name == "stop":
+        if isinstance(value, str):
+            return value
+        if isinstance(value, list | tuple) and all(isinstance(s, str) for s in value):
+            if len(value) > 4:
+                raise _fail(key, f"{key} takes at most 4 sequences, got {len(value)}")
+            return list(value)
+        raise _fail(key, f"{key} must be a string or a list of strings")
+    # response_format
+    if not isinstance(value, Mapping) or value.get("type") not in ("text", "json_object", "grammar"):
+        raise _fail(key, f"{key} must be a dict with type 'text', 'json_object' or 'grammar'")
+    return dict(value)
