@@ -45,7 +45,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from statemachine import State, StateChart
+from statemachine import Event, State, StateChart
 
 from .engine import Engine, LoadProgress, ProgressCallback, as_webllm_error
 from .errors import (
@@ -128,35 +128,45 @@ class WebLLMMachine(StateChart):  # type: ignore[misc]
 
     allow_event_without_transition = False
     catch_errors_as_events = False
+    # An internal self-transition (STOP, CLEAR_CHAT) neither leaves nor re-enters its
+    # state, so the running invoke goes on; LOAD_MODEL in loading is external and restarts.
+    enable_self_transition_entries = False
 
-    idle = State(initial=True)
-    loading = State()
-    ready = State()
-    chatting = State()
-    error = State()
-    tearingDown = State()
+    idle = State("idle", initial=True)
+    loading = State("loading")
+    ready = State("ready")
+    chatting = State("chatting")
+    error = State("error")
+    tearingDown = State("tearingDown")
 
-    LOAD_MODEL = idle.to(loading) | loading.to(loading) | ready.to(loading) | error.to(loading)
-    START_CHAT = ready.to(chatting)
-    STOP = chatting.to.itself(internal=True)
-    CLEAR_CHAT = ready.to.itself(internal=True)
-    TEARDOWN = (
-        loading.to(tearingDown) | ready.to(tearingDown) | chatting.to(tearingDown)
-        | error.to(tearingDown)
+    LOAD_MODEL = Event(
+        idle.to(loading) | loading.to(loading) | ready.to(loading) | error.to(loading),
+        name="LOAD_MODEL",
     )
-    RESET = (
+    START_CHAT = Event(ready.to(chatting), name="START_CHAT")
+    STOP = Event(chatting.to.itself(internal=True), name="STOP")
+    CLEAR_CHAT = Event(ready.to.itself(internal=True), name="CLEAR_CHAT")
+    TEARDOWN = Event(
         loading.to(tearingDown) | ready.to(tearingDown) | chatting.to(tearingDown)
-        | error.to(tearingDown) | idle.to.itself(internal=True)
+        | error.to(tearingDown),
+        name="TEARDOWN",
+    )
+    RESET = Event(
+        loading.to(tearingDown) | ready.to(tearingDown) | chatting.to(tearingDown)
+        | error.to(tearingDown) | idle.to.itself(internal=True),
+        name="RESET",
     )
 
-    done_invoke_loading = loading.to(ready, on="_loaded")
-    done_invoke_chatting = chatting.to(ready, on="_finish_chat")
-    done_invoke_tearingDown = tearingDown.to(idle)
-    error_execution = (
+    # What the invoked work reports: done.invoke.<state> and error.execution.
+    done_invoke_loading = Event(loading.to(ready, on="_loaded"), name="loaded")
+    done_invoke_chatting = Event(chatting.to(ready, on="_finish_chat"), name="reply done")
+    done_invoke_tearingDown = Event(tearingDown.to(idle), name="unloaded")
+    error_execution = Event(
         loading.to(error, on="_failed")
         | chatting.to(ready, cond="is_request_error", on="_failed")
         | chatting.to(error, on="_failed")
-        | tearingDown.to(idle, on="_failed")
+        | tearingDown.to(idle, on="_failed"),
+        name="failed",
     )
 
     def __init__(self, engine: Engine) -> None:
