@@ -35,14 +35,15 @@ _END = object()
 
 def _default_engine() -> Engine:
     try:
-        from .webllm_engine import WebLLMEngine
+        from .webllm_engine import WebLLMEngine  # type: ignore[import-not-found,unused-ignore]
     except ImportError as exc:  # CPython: no Pyodide, so no web-llm.
         raise WebLLMError(
             "the default engine (web-llm) only runs in a browser under Pyodide",
             hint="Pass an engine, e.g. WebLLMClient(engine=ScriptedEngine()) from "
             "webllm_machine.testing, to use the client outside the browser.",
         ) from exc
-    return WebLLMEngine()
+    engine: Engine = WebLLMEngine()
+    return engine
 
 
 class WebLLMClient:
@@ -58,6 +59,7 @@ class WebLLMClient:
         self.machine = WebLLMMachine(self.engine)
         self.chat = Chat(self)
         self._started = False
+        self._gate = asyncio.Lock()
         self._teardown: asyncio.Future[None] | None = None
 
     # -- reading ------------------------------------------------------------------------
@@ -110,9 +112,7 @@ class WebLLMClient:
 
     # -- chatting -----------------------------------------------------------------------
 
-    async def start_chat(
-        self, messages: object, options: object = None
-    ) -> ChatResult:
+    async def start_chat(self, messages: object, options: object = None) -> ChatResult:
         """Send the next turn of the conversation and return the whole reply.
 
         ``messages`` are the new messages of this turn (usually one user message); the
@@ -122,9 +122,7 @@ class WebLLMClient:
         request = self._chat_request(messages, options, record=True)
         return await self._run_chat(request)
 
-    async def stream_chat(
-        self, messages: object, options: object = None
-    ) -> AsyncIterator[str]:
+    async def stream_chat(self, messages: object, options: object = None) -> AsyncIterator[str]:
         """Like :meth:`start_chat`, yielding the reply's text as it streams.
 
         Leaving the loop early (``break``) stops the generation.
@@ -240,14 +238,23 @@ class WebLLMClient:
             await self.machine.activate_initial_state()
 
     async def _send(self, event: str, **data: Any) -> None:
-        await self._start()
-        # Checked again right before sending: a scheduled stop() may find the reply done.
-        error = self.machine.refusal(event)
-        if error is not None:
-            if event == "STOP":
-                return
-            raise error
-        await self.machine.send(event, **data)
+        """Send one event, checked against the state it will really meet.
+
+        Callers' events go one at a time, and only once the machine has finished what it
+        was doing (it may be taking a report of the engine's), so the state checked here
+        is the state the event is processed in. A stop() that finds the reply already
+        over has nothing left to do.
+        """
+        async with self._gate:
+            await self._start()
+            while self.machine.busy:  # noqa: ASYNC110 - the library offers no release event
+                await asyncio.sleep(0)
+            error = self.machine.refusal(event)
+            if error is not None:
+                if event == "STOP":
+                    return
+                raise error
+            await self.machine.send(event, **data)
 
     @staticmethod
     async def _after(first: Awaitable[Any], then: asyncio.Future[Any]) -> None:

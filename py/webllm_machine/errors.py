@@ -268,8 +268,10 @@ def classify(name: str | None, message: str) -> WebLLMError:
             cls = NetworkError
         else:
             cls = EngineCrashedError
-    if cls is FeatureUnsupportedError and "shader-f16" not in lowered and name != (
-        "ShaderF16SupportError"
+    if (
+        cls is FeatureUnsupportedError
+        and "shader-f16" not in lowered
+        and name != ("ShaderF16SupportError")
     ):
         hint = (
             "This model needs a WebGPU feature that this browser or GPU does not offer "

@@ -29,8 +29,8 @@ The table (the contract, as in DESIGN.md)::
     (RESET goes where TEARDOWN goes, and ends with an empty context.)
 
 Every other (state, event) pair is refused: :data:`REFUSALS` holds the typed error each
-one raises. ``STOP`` is an internal transition of ``chatting``: it asks the engine to stop,
-and the machine goes to ``ready`` when the stream has drained.
+one raises, before the event is queued. ``STOP`` is an internal transition of ``chatting``:
+it asks the engine to stop, and the machine goes to ``ready`` when the stream has drained.
 
 >>> print(WebLLMMachine.mermaid().splitlines()[0])
 stateDiagram-v2
@@ -77,8 +77,10 @@ REFUSALS: dict[tuple[str, str], tuple[type[WebLLMError], str]] = {
     ("idle", "CLEAR_CHAT"): (NotReadyError, _NO_MODEL),
     ("idle", "TEARDOWN"): (NotReadyError, "nothing to tear down: no model is loaded"),
     ("loading", "START_CHAT"): (NotReadyError, _LOADING),
-    ("loading", "STOP"): (NotReadyError, "nothing is being generated; to cancel the load, "
-                          "call teardown()"),
+    ("loading", "STOP"): (
+        NotReadyError,
+        "nothing is being generated; to cancel the load, call teardown()",
+    ),
     ("loading", "CLEAR_CHAT"): (NotReadyError, _LOADING),
     ("ready", "STOP"): (NotReadyError, "nothing is being generated"),
     ("chatting", "LOAD_MODEL"): (BusyError, _GENERATING),
@@ -123,14 +125,20 @@ class ChatRequest:
     done: asyncio.Future[ChatResult] | None = None
 
 
-class WebLLMMachine(StateChart):  # type: ignore[misc]
+class WebLLMMachine(StateChart[Any]):
     """The LLM engine's lifecycle as a statechart. Drive it through :class:`WebLLMClient`."""
 
-    allow_event_without_transition = False
+    # SCXML semantics for events that match no transition: they are discarded. Only the
+    # machine's own late reports can be such events (a done.invoke queued just before the
+    # state that invoked it was left); the events callers send are refused *before* they
+    # are queued, with a typed error: see send() and WebLLMClient.
+    allow_event_without_transition = True
     catch_errors_as_events = False
     # An internal self-transition (STOP, CLEAR_CHAT) neither leaves nor re-enters its
     # state, so the running invoke goes on; LOAD_MODEL in loading is external and restarts.
     enable_self_transition_entries = False
+    # The configuration is never empty, even between the exit and the entry of a step.
+    atomic_configuration_update = True
 
     idle = State("idle", initial=True)
     loading = State("loading")
@@ -144,16 +152,21 @@ class WebLLMMachine(StateChart):  # type: ignore[misc]
         name="LOAD_MODEL",
     )
     START_CHAT = Event(ready.to(chatting), name="START_CHAT")
-    STOP = Event(chatting.to.itself(internal=True), name="STOP")
-    CLEAR_CHAT = Event(ready.to.itself(internal=True), name="CLEAR_CHAT")
+    STOP = Event(chatting.to(chatting, internal=True), name="STOP")
+    CLEAR_CHAT = Event(ready.to(ready, internal=True), name="CLEAR_CHAT")
     TEARDOWN = Event(
-        loading.to(tearingDown) | ready.to(tearingDown) | chatting.to(tearingDown)
+        loading.to(tearingDown)
+        | ready.to(tearingDown)
+        | chatting.to(tearingDown)
         | error.to(tearingDown),
         name="TEARDOWN",
     )
     RESET = Event(
-        loading.to(tearingDown) | ready.to(tearingDown) | chatting.to(tearingDown)
-        | error.to(tearingDown) | idle.to.itself(internal=True),
+        loading.to(tearingDown)
+        | ready.to(tearingDown)
+        | chatting.to(tearingDown)
+        | error.to(tearingDown)
+        | idle.to(idle, internal=True),
         name="RESET",
     )
 
@@ -174,6 +187,7 @@ class WebLLMMachine(StateChart):  # type: ignore[misc]
         self.engine_loaded = False
         self.value = "idle"
         self._ctx = Context()
+        self._published = Snapshot("idle", self._ctx)
         self._subscribers: list[Callable[[Snapshot], None]] = []
         self._load: LoadRequest | None = None
         self._chat: ChatRequest | None = None
@@ -186,7 +200,9 @@ class WebLLMMachine(StateChart):  # type: ignore[misc]
 
     @property
     def snapshot(self) -> Snapshot:
-        return Snapshot(self.value, self._ctx)
+        """The last published snapshot: state and context as they stood after a whole step
+        (never half-way through a transition)."""
+        return self._published
 
     def subscribe(self, listener: Callable[[Snapshot], None]) -> Callable[[], None]:
         self._subscribers.append(listener)
@@ -198,9 +214,9 @@ class WebLLMMachine(StateChart):  # type: ignore[misc]
         return unsubscribe
 
     def _emit(self) -> None:
+        snapshot = self._published = Snapshot(self.value, self._ctx)
         if not self._subscribers:
             return
-        snapshot = self.snapshot
         for listener in tuple(self._subscribers):
             try:
                 listener(snapshot)
@@ -218,10 +234,24 @@ class WebLLMMachine(StateChart):  # type: ignore[misc]
         cls, message = entry
         return cls(message)
 
+    def send(self, event: str, *args: Any, **kwargs: Any) -> Any:
+        """Send ``event``; one of :data:`EVENTS` that the table refuses in the current state
+        raises its typed error (see :data:`REFUSALS`) and changes nothing."""
+        if event in EVENTS:
+            error = self.refusal(event)
+            if error is not None:
+                raise error
+        return super().send(event, *args, **kwargs)
+
+    @property
+    def busy(self) -> bool:
+        """Whether the machine is in the middle of processing events."""
+        return bool(self._engine._processing.locked())
+
     @classmethod
     def mermaid(cls) -> str:
         """The chart as Mermaid text, generated from the class."""
-        return f"{cls(_NullEngine()):mermaid}"  # type: ignore[str-format]
+        return f"{cls(_NullEngine()):mermaid}"
 
     # -- generic hooks ------------------------------------------------------------------
 
@@ -241,7 +271,9 @@ class WebLLMMachine(StateChart):  # type: ignore[misc]
                 future.set_result(result)
 
     def _settle(
-        self, future: asyncio.Future[Any] | None, result: Any = None,
+        self,
+        future: asyncio.Future[Any] | None,
+        result: Any = None,
         error: BaseException | None = None,
     ) -> None:
         self._outcomes.append((future, result, error))
@@ -250,8 +282,12 @@ class WebLLMMachine(StateChart):  # type: ignore[misc]
 
     def on_LOAD_MODEL(self, source: State, request: LoadRequest) -> None:
         if source.id == "loading" and self._load is not None:
-            self._settle(self._load.done, error=LoadCancelledError(
-                f"loading {self._load.model_id} was cancelled by a new load_model()"))
+            self._settle(
+                self._load.done,
+                error=LoadCancelledError(
+                    f"loading {self._load.model_id} was cancelled by a new load_model()"
+                ),
+            )
         self._load = request
         self._set(
             model_id=request.model_id,
@@ -375,14 +411,14 @@ class WebLLMMachine(StateChart):  # type: ignore[misc]
         err = error if isinstance(error, WebLLMError) else as_webllm_error(error)
         if source.id == "loading":
             self._set(error=ErrorInfo.from_error(err), progress=LoadProgress(0.0))
-            request, self._load = self._load, None
-            if request is not None:
-                self._settle(request.done, error=err)
+            load, self._load = self._load, None
+            if load is not None:
+                self._settle(load.done, error=err)
         elif source.id == "chatting":
-            request, self._chat = self._chat, None
+            chat, self._chat = self._chat, None
             self._set(is_streaming=False, error=ErrorInfo.from_error(err))
-            if request is not None:
-                self._settle(request.done, error=err)
+            if chat is not None:
+                self._settle(chat.done, error=err)
         else:  # tearingDown: the unload failed; the engine is dropped all the same.
             log.warning("unload failed: %s", err)
 
@@ -411,13 +447,16 @@ class WebLLMMachine(StateChart):  # type: ignore[misc]
         self._resetting = resetting
         if source.id == "loading" and self._load is not None:
             request, self._load = self._load, None
-            self._settle(request.done, error=LoadCancelledError(
-                f"loading {request.model_id} was cancelled by "
-                f"{'reset' if resetting else 'teardown'}()"))
+            self._settle(
+                request.done,
+                error=LoadCancelledError(
+                    f"loading {request.model_id} was cancelled by "
+                    f"{'reset' if resetting else 'teardown'}()"
+                ),
+            )
         if source.id == "chatting":
             self.engine.interrupt()
-            request = self._chat
-            if request is not None:
+            if self._chat is not None:
                 self._finish_chat(data=ChatResult(self._ctx.streamed_content, None, "abort"))
 
     async def on_invoke_tearingDown(self) -> None:
@@ -441,7 +480,9 @@ class _NullEngine:
     async def load(self, model_id: str, **kwargs: Any) -> None:  # pragma: no cover
         return None
 
-    def stream(self, request: Mapping[str, Any]) -> AsyncIterator[dict[str, Any]]:  # pragma: no cover
+    def stream(
+        self, request: Mapping[str, Any]
+    ) -> AsyncIterator[dict[str, Any]]:  # pragma: no cover
         raise NotImplementedError
 
     def interrupt(self) -> None:  # pragma: no cover

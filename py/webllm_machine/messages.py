@@ -114,7 +114,9 @@ def _one_message(message: object, where: str) -> ChatMessage:
         raise _fail(where, f"{where} must be a dict with 'role' and 'content'")
     unknown = set(data) - {"role", "content", "name", "tool_call_id"}
     if unknown:
-        raise _fail(f"{where}.{sorted(unknown)[0]}", f"{where} has unknown key(s) {sorted(unknown)}")
+        raise _fail(
+            f"{where}.{sorted(unknown)[0]}", f"{where} has unknown key(s) {sorted(unknown)}"
+        )
     role = data.get("role")
     if role not in ROLES:
         raise _fail(f"{where}.role", f"{where}.role must be one of {list(ROLES)}, got {role!r}")
@@ -148,7 +150,9 @@ def normalize_options(options: object) -> dict[str, Any]:
     elif isinstance(options, Mapping):
         raw = options
     else:
-        raise _fail("options", f"options must be a dict or ChatOptions, got {type(options).__name__}")
+        raise _fail(
+            "options", f"options must be a dict or ChatOptions, got {type(options).__name__}"
+        )
     result: dict[str, Any] = {}
     for key, value in raw.items():
         if not isinstance(key, str):
@@ -163,7 +167,7 @@ def normalize_options(options: object) -> dict[str, Any]:
             suggestion = f" (did you mean {close[0]!r}?)" if close else ""
             raise _fail(key, f"unknown option {key!r}{suggestion}")
         if name in result:
-            raise _fail(key, f"option {name!r} is given twice")
+            raise _fail(key, f"option {key!r} gives {name!r} a second time")
         if value is None:
             continue
         result[name] = _check_option(name, key, value)
@@ -207,6 +211,10 @@ def _check_option(name: str, key: str, value: object) -> Any:
             return list(value)
         raise _fail(key, f"{key} must be a string or a list of strings")
     # response_format
-    if not isinstance(value, Mapping) or value.get("type") not in ("text", "json_object", "grammar"):
+    if not isinstance(value, Mapping) or value.get("type") not in (
+        "text",
+        "json_object",
+        "grammar",
+    ):
         raise _fail(key, f"{key} must be a dict with type 'text', 'json_object' or 'grammar'")
     return dict(value)

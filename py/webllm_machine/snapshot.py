@@ -81,7 +81,7 @@ class Context:
     """The machine's context. Read-only: every change makes a new ``Context``."""
 
     model_id: str | None = None
-    progress: LoadProgress = LoadProgress(0.0)
+    progress: LoadProgress = field(default_factory=lambda: LoadProgress(0.0))
     messages: tuple[ChatMessage, ...] = ()
     streamed_content: str = ""
     is_streaming: bool = False

@@ -197,8 +197,10 @@ class ScriptedEngine:
                 first_token_at = time.monotonic()
             delta = {"content": token, "role": "assistant"}
             yield chunk([{"delta": delta, "finish_reason": None, "index": 0, "logprobs": None}])
-        if self.fail_stream_after is not None and sent >= self.fail_stream_after and (
-            finish_reason == "stop"
+        if (
+            self.fail_stream_after is not None
+            and sent >= self.fail_stream_after
+            and (finish_reason == "stop")
         ):
             name = self.fail_stream_with or "DeviceLostError"
             raise EngineError(name, _MESSAGES.get(name, name))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+
 import pytest
+from support import USER_HI, until
 
 from webllm_machine import WebLLMClient
 from webllm_machine.testing import ScriptedEngine
 
-from support import USER_HI, until
 
 @pytest.fixture
 def engine() -> ScriptedEngine:

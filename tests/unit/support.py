@@ -9,10 +9,10 @@ from typing import Any
 USER_HI = [{"role": "user", "content": "Hi"}]
 
 
-async def until(predicate: Callable[[], bool], timeout: float = 2.0) -> None:
+async def until(predicate: Callable[[], bool], within: float = 2.0) -> None:
     """Wait (yielding to the loop) until ``predicate()`` holds."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + within
     while not predicate():
         if loop.time() > deadline:
             raise AssertionError("condition not reached in time")

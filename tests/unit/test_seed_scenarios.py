@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from webllm_machine import ModelNotFoundError, Snapshot, WebLLMClient
 from webllm_machine.engine import LoadProgress
 from webllm_machine.testing import ScriptedEngine
-
-import pytest
 
 MODEL = "Llama-3.1-8B-Instruct-q4f32_1-MLC"
 
@@ -126,9 +126,7 @@ async def test_custom_engine_config_and_chat_options_reach_the_engine() -> None:
 
     client = WebLLMClient(engine=RecordingEngine())
     app_config = {"model_list": [{"model_id": "my-model", "model": "https://example.org/w/"}]}
-    await client.load_model(
-        "my-model", {"appConfig": app_config}, {"repetition_penalty": 1.01}
-    )
+    await client.load_model("my-model", {"appConfig": app_config}, {"repetition_penalty": 1.01})
     assert seen == {
         "engine_config": {"appConfig": app_config},
         "chat_opts": {"repetition_penalty": 1.01},

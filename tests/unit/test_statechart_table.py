@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from support import USER_HI, until
+
 from webllm_machine import (
     EVENTS,
     STATES,
     BusyError,
     NotReadyError,
     WebLLMClient,
+    WebLLMError,
     WebLLMMachine,
 )
 from webllm_machine.machine import REFUSALS
@@ -82,7 +83,7 @@ async def reach(state: str, engine: ScriptedEngine) -> WebLLMClient:
         return client
     if state == "error":
         engine.fail_load = "DeviceLostError"
-        with pytest.raises(Exception):
+        with pytest.raises(WebLLMError):
             await client.load_model("m")
         engine.fail_load = None
         return client
@@ -163,6 +164,6 @@ async def test_start_chat_in_idle_says_to_load_a_model_first() -> None:
 async def test_the_machine_itself_refuses_an_event_outside_the_table() -> None:
     machine = WebLLMMachine(ScriptedEngine())
     await machine.activate_initial_state()
-    with pytest.raises(WebLLMMachine.TransitionNotAllowed):
+    with pytest.raises(NotReadyError, match="no model is loaded"):
         await machine.send("START_CHAT")
     assert machine.value == "idle"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from support import USER_HI, until
+
 from webllm_machine import LoadCancelledError, WebLLMClient
 from webllm_machine.testing import ScriptedEngine
 
