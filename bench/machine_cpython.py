@@ -1,0 +1,142 @@
+"""The machine's overhead in CPython: microseconds per event and per streamed token.
+
+Usage: python bench/machine_cpython.py [--repeat 5]
+
+Prints a table and writes bench/results/machine.json. The baseline for tokens is the same
+ScriptedEngine stream consumed directly (no machine), in the same run; the difference per
+token is the machine's overhead. Exits non-zero only if the harness itself fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "py"))
+
+from webllm_machine import Snapshot, WebLLMClient  # noqa: E402
+from webllm_machine.testing import ScriptedEngine  # noqa: E402
+
+TOKENS = 1000
+EVENTS = 2000
+USER = [{"role": "user", "content": "Tell me a long story."}]
+REQUEST = {"messages": USER, "stream": True, "stream_options": {"include_usage": True}}
+
+
+async def per_event_us() -> float:
+    """CLEAR_CHAT round trips (ready -> ready), awaited one after the other."""
+    client = WebLLMClient(engine=ScriptedEngine())
+    await client.load_model("m")
+    start = time.perf_counter()
+    for _ in range(EVENTS):
+        await client.clear_chat()
+    elapsed = time.perf_counter() - start
+    await client.teardown()
+    return elapsed / EVENTS * 1e6
+
+
+async def chat_cycle_us() -> float:
+    """One START_CHAT with a one-token reply: two events and a stream, end to end."""
+    client = WebLLMClient(engine=ScriptedEngine(reply=["ok"]))
+    await client.load_model("m")
+    n = 500
+    start = time.perf_counter()
+    for _ in range(n):
+        await client.chat.completions.create(messages=USER)
+    elapsed = time.perf_counter() - start
+    await client.teardown()
+    return elapsed / n * 1e6
+
+
+async def raw_stream_s() -> float:
+    engine = ScriptedEngine(reply=[f"t{i} " for i in range(TOKENS)])
+    await engine.load("m")
+    text: list[str] = []
+    start = time.perf_counter()
+    async for chunk in engine.stream(REQUEST):
+        choices = chunk["choices"]
+        if choices and choices[0]["delta"].get("content"):
+            text.append(choices[0]["delta"]["content"])
+    return time.perf_counter() - start
+
+
+async def machine_stream_s() -> float:
+    client = WebLLMClient(engine=ScriptedEngine(reply=[f"t{i} " for i in range(TOKENS)]))
+    seen = 0
+
+    def subscriber(snapshot: Snapshot) -> None:
+        nonlocal seen
+        seen += len(snapshot.context.streamed_content) > 0
+
+    client.subscribe(subscriber)
+    await client.load_model("m")
+    start = time.perf_counter()
+    result = await client.start_chat(USER)
+    elapsed = time.perf_counter() - start
+    assert result.usage is not None and result.usage.completion_tokens == TOKENS
+    assert seen >= TOKENS
+    await client.teardown()
+    return elapsed
+
+
+def median_of(repeat: int, make: Any) -> float:
+    return statistics.median(asyncio.run(make()) for _ in range(repeat))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    event_us = median_of(args.repeat, per_event_us)
+    cycle_us = median_of(args.repeat, chat_cycle_us)
+    raw = median_of(args.repeat, raw_stream_s)
+    full = median_of(args.repeat, machine_stream_s)
+    per_token_us = full / TOKENS * 1e6
+    raw_per_token_us = raw / TOKENS * 1e6
+    rows = [
+        ("event round trip (CLEAR_CHAT)", f"{event_us:.1f} us", "", ""),
+        ("chat cycle, 1-token reply", f"{cycle_us:.1f} us", "", ""),
+        (
+            f"per token, {TOKENS}-token reply, 1 subscriber",
+            f"{per_token_us:.2f} us",
+            f"{raw_per_token_us:.2f} us (engine alone)",
+            f"{per_token_us / raw_per_token_us:.2f}x; overhead "
+            f"{per_token_us - raw_per_token_us:.2f} us/token",
+        ),
+    ]
+    print(f"webllm_machine in CPython {platform.python_version()} ({platform.machine()}), "
+          f"median of {args.repeat}")
+    width = max(len(r[0]) for r in rows)
+    for name, value, baseline, ratio in rows:
+        print(f"  {name:<{width}}  {value:>12}  {baseline:<28} {ratio}")
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "machine.json").write_text(
+        json.dumps(
+            {
+                "python": platform.python_version(),
+                "machine": platform.machine(),
+                "repeat": args.repeat,
+                "event_round_trip_us": event_us,
+                "chat_cycle_us": cycle_us,
+                "per_token_us": per_token_us,
+                "engine_alone_per_token_us": raw_per_token_us,
+                "overhead_per_token_us": per_token_us - raw_per_token_us,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
