@@ -112,8 +112,10 @@ def main() -> int:
             f"{per_token_us - raw_per_token_us:.2f} us/token",
         ),
     ]
-    print(f"webllm_machine in CPython {platform.python_version()} ({platform.machine()}), "
-          f"median of {args.repeat}")
+    print(
+        f"webllm_machine in CPython {platform.python_version()} ({platform.machine()}), "
+        f"median of {args.repeat}"
+    )
     width = max(len(r[0]) for r in rows)
     for name, value, baseline, ratio in rows:
         print(f"  {name:<{width}}  {value:>12}  {baseline:<28} {ratio}")

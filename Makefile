@@ -1,0 +1,62 @@
+# Developer and CI entry points. Python is whatever `python3` is (CI: the machine's own,
+# as root); override with `make PYTHON=/path/to/python ...`.
+
+PYTHON ?= python3
+PORT ?= 8000
+
+STAMPS := build/.stamps
+# One pip stamp per interpreter, so switching Python reinstalls.
+PY_ID := $(shell $(PYTHON) -c "import hashlib, sys; print(hashlib.sha1(sys.prefix.encode()).hexdigest()[:12])" 2>/dev/null)
+NPM_STAMP := node_modules/.stamp
+PIP_STAMP := $(STAMPS)/pip-$(PY_ID)
+
+.DEFAULT_GOAL := help
+.PHONY: help install vendor serve test test-unit test-browser lint bench clean
+
+help:
+	@echo "make install  npm ci + pip install -e '.[dev]' (skipped when up to date)"
+	@echo "make vendor   install, then build static/vendor/ (tools/vendor.py; no-op when up to date)"
+	@echo "make serve    vendor, then serve the site on http://127.0.0.1:$(PORT)/"
+	@echo "make test     vendor, then the whole pytest suite (unit + browser)"
+	@echo "make lint     ruff + mypy"
+	@echo "make bench    vendor, then bench/boot.py (boot times, app vs bare PyScript)"
+
+install: $(NPM_STAMP) $(PIP_STAMP)
+
+# npm ci wipes node_modules (and the stamp) first, so the stamp means "ci finished".
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+# hatchling is the build backend: installing it lets tools/vendor.py build our wheel
+# without build isolation (fast, no PyPI round trip).
+$(PIP_STAMP): pyproject.toml
+	$(PYTHON) -m pip install --disable-pip-version-check 'hatchling>=1.27' -e '.[dev]'
+	@mkdir -p $(STAMPS)
+	@touch $@
+
+vendor: install
+	$(PYTHON) tools/vendor.py
+
+serve: vendor
+	@echo "Serving http://127.0.0.1:$(PORT)/ (Ctrl-C stops)"
+	$(PYTHON) -m http.server $(PORT) --bind 127.0.0.1 --directory .
+
+test: vendor
+	$(PYTHON) -m pytest
+
+test-unit: install
+	$(PYTHON) -m pytest tests/unit
+
+test-browser: vendor
+	$(PYTHON) -m pytest tests/browser
+
+lint: install
+	$(PYTHON) -m ruff check py tests tools bench
+	$(PYTHON) -m mypy
+
+bench: vendor
+	$(PYTHON) bench/boot.py
+
+clean:
+	rm -rf static/vendor build $(NPM_STAMP)

@@ -1,0 +1,173 @@
+"""Fixtures of the browser tests: a local static server and Debian's headless Chromium.
+
+Every test in tests/browser is marked ``browser`` (``-m "not browser"`` skips them).
+They use Playwright's *sync* API, so they must be plain ``def`` tests: the sync API refuses
+to run inside a running asyncio loop (pytest-asyncio's auto mode only wraps ``async def``).
+
+Fixtures:
+    server              the repo root on http://127.0.0.1:<free port> (session)
+    browser             Chromium with WebGPU (``--enable-unsafe-webgpu``) (session)
+    browser_no_webgpu   Chromium without WebGPU: ``requestAdapter()`` resolves to null
+    launch_browser      factory: ``launch_browser(webgpu=...)``, one browser per flag
+    page                a fresh context + page on ``browser``, recorded by ``page_log``
+    page_no_webgpu      the same on ``browser_no_webgpu`` (its log: ``page_no_webgpu_log``)
+    new_page            factory: ``new_page(browser)`` for more recorded pages
+    page_log            what the page did: console errors, page errors, request URLs
+
+Any request that leaves the server's origin is aborted (nothing reaches the network) and
+fails the test that made it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    sync_playwright,
+)
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from helpers import (
+    CHROMIUM,
+    VENDOR_MANIFEST,
+    PageLog,
+    StaticServer,
+    chromium_args,
+    same_origin,
+)
+
+BROWSER_DIR = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the browser tests, and run them after every other test of the session.
+
+    Playwright's sync API keeps its own asyncio loop registered as the thread's running
+    loop from start to stop (the session here), and pytest-asyncio cannot run an
+    ``async def`` test while it is: so the browser tests go last, and must be sync.
+    """
+    browser_items, other_items = [], []
+    for item in items:
+        if BROWSER_DIR in Path(str(item.path)).resolve().parents:
+            if inspect.iscoroutinefunction(getattr(item, "obj", None)):
+                raise pytest.UsageError(
+                    f"{item.nodeid}: browser tests must be plain `def` tests (Playwright's "
+                    "sync API cannot share the thread with pytest-asyncio's loop)"
+                )
+            item.add_marker(pytest.mark.browser)
+            browser_items.append(item)
+        else:
+            other_items.append(item)
+    items[:] = other_items + browser_items
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[StaticServer]:
+    if not VENDOR_MANIFEST.is_file():
+        pytest.fail("static/vendor/ is missing: run `make vendor` first", pytrace=False)
+    srv = StaticServer().start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    # Our own, rather than pytest-playwright's: it would download a browser of its own.
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def launch_browser(playwright: Playwright) -> Iterator[Callable[..., Browser]]:
+    browsers: dict[bool, Browser] = {}
+
+    def launch(*, webgpu: bool = True) -> Browser:
+        if webgpu not in browsers:
+            if not Path(CHROMIUM).exists():
+                pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium", pytrace=False)
+            browsers[webgpu] = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=chromium_args(webgpu=webgpu)
+            )
+        return browsers[webgpu]
+
+    yield launch
+    for b in browsers.values():
+        b.close()
+
+
+@pytest.fixture(scope="session")
+def browser(launch_browser: Callable[..., Browser]) -> Browser:
+    return launch_browser(webgpu=True)
+
+
+@pytest.fixture(scope="session")
+def browser_no_webgpu(launch_browser: Callable[..., Browser]) -> Browser:
+    return launch_browser(webgpu=False)
+
+
+@pytest.fixture
+def new_page(server: StaticServer) -> Iterator[Callable[..., tuple[Page, PageLog]]]:
+    """Factory: a fresh context and page on a given browser, with its ``PageLog``."""
+    contexts: list[tuple[BrowserContext, PageLog]] = []
+
+    def make(on: Browser) -> tuple[Page, PageLog]:
+        log = PageLog(origin=server.origin)
+        context = on.new_context(base_url=server.origin)
+        context.route(lambda url: not same_origin(url, server.origin), log.block_off_origin)
+        context.on("request", log.on_request)
+        context.on("requestfailed", log.on_request_failed)
+        page = context.new_page()
+        page.on("console", log.on_console)
+        page.on("pageerror", log.on_page_error)
+        contexts.append((context, log))
+        return page, log
+
+    yield make
+    for context, _ in contexts:
+        context.close()
+    off = [url for _, log in contexts for url in log.off_origin]
+    if off:
+        pytest.fail(f"requests left {server.origin}: {off}", pytrace=False)
+
+
+@pytest.fixture
+def _page_and_log(
+    new_page: Callable[..., tuple[Page, PageLog]], browser: Browser
+) -> tuple[Page, PageLog]:
+    return new_page(browser)
+
+
+@pytest.fixture
+def page(_page_and_log: tuple[Page, PageLog]) -> Page:
+    return _page_and_log[0]
+
+
+@pytest.fixture
+def page_log(_page_and_log: tuple[Page, PageLog]) -> PageLog:
+    return _page_and_log[1]
+
+
+@pytest.fixture
+def _page_no_webgpu_and_log(
+    new_page: Callable[..., tuple[Page, PageLog]], browser_no_webgpu: Browser
+) -> tuple[Page, PageLog]:
+    return new_page(browser_no_webgpu)
+
+
+@pytest.fixture
+def page_no_webgpu(_page_no_webgpu_and_log: tuple[Page, PageLog]) -> Page:
+    return _page_no_webgpu_and_log[0]
+
+
+@pytest.fixture
+def page_no_webgpu_log(_page_no_webgpu_and_log: tuple[Page, PageLog]) -> PageLog:
+    return _page_no_webgpu_and_log[1]

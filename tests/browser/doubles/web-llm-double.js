@@ -1,0 +1,445 @@
+// A test double of @mlc-ai/web-llm 0.2.86: the subset of its API that
+// py/webllm_machine/webllm_engine.py uses, with web-llm's exact shapes, and no GPU.
+//
+// Tests serve it in place of the vendored module, for the page and for the worker alike:
+//   page.route("**/static/vendor/web-llm/index.js",
+//              lambda r: r.fulfill(path=DOUBLE, content_type="text/javascript"))
+//
+// It is configured through a global, set before the page loads (page.add_init_script):
+//   globalThis.__webllmDouble = {
+//     reply: "Hello there!",      // a string (split into word-like tokens) or a token array
+//     tokenDelayMs: 0,            // pause before each token
+//     loadSteps: 3,               // progress reports of a load (the last one is progress 1)
+//     loadStepDelayMs: 0,         // pause before each progress report
+//     failLoad: "NetworkError",   // a web-llm error name the load fails with (after its steps)
+//     failLoadMessage: "...",     // its message (default: web-llm's own for that name)
+//     deviceLostAfter: 3,         // the stream fails with DeviceLostError after 3 tokens
+//     failStreamAfter: 0,         // the same, with failStreamWith (default DeviceLostError)
+//     failStreamWith: "ContextWindowSizeExceededError",
+//     crashWorkerAfter: 2,        // after 2 tokens, the worker dies (an uncaught error in it)
+//     promptTokens: 12,           // usage.prompt_tokens (default: words in the messages)
+//     cached: ["model-id"],       // what hasModelInCache answers true for
+//     errorStyle: "string",       // "string" (default): errors reach the page as web-llm's
+//                                 // worker client delivers them, err.toString() strings;
+//                                 // "error": as Error objects with web-llm's `name`
+//     workerTimeoutMs: 10000,     // how long a load waits for the worker's answer
+//   };
+// and it records every call in globalThis.__webllmDouble.calls: {fn, ...details}.
+//
+// What stays faithful to the real thing: the worker is created and must load (a load
+// pings it and waits for its answer); engine calls after worker.terminate() never settle
+// (as with a dead worker); interruptGenerate() only sets a flag that a new generation
+// resets; the stream ends with finish_reason "abort" when interrupted; usage comes only
+// with stream_options.include_usage, in a last chunk with `choices: []`.
+
+const MESSAGES = {
+  ModelNotFoundError: (id) =>
+    `Cannot find model record in appConfig for ${id}. Please check if the model ID is correct ` +
+    "and included in the model_list configuration.",
+  WebGPUNotAvailableError: () =>
+    "WebGPU is not supported in your current environment, but it is necessary to run the " +
+    "WebLLM engine.",
+  ShaderF16SupportError: () =>
+    "This model requires WebGPU extension shader-f16, which is not enabled in this browser. " +
+    'You can try to launch Chrome Canary in command line with flag "--enable-dawn-features=allow_unsafe_apis".',
+  DeviceLostError: () =>
+    "The WebGPU device was lost while loading the model. This issue often occurs due to " +
+    "running out of memory (OOM). To resolve this, try reloading with a model that has fewer " +
+    "parameters or uses a smaller context length.",
+  ContextWindowSizeExceededError: () =>
+    "Prompt tokens exceed context window size: number of prompt tokens: 5000; context window " +
+    "size: 4096\nConsider shortening the prompt, or increase `context_window_size`, or using " +
+    "sliding window via `sliding_window_size`.",
+  QuotaExceededError: () => "The quota has been exceeded.",
+  TypeError: () => "Failed to fetch",
+  WorkerEngineModelNotLoadedError: (name) =>
+    `${name} is not loaded with a model. Did you call \`engine.reload()\`?`,
+};
+
+const config = () => {
+  const c = (globalThis.__webllmDouble ??= {});
+  c.calls ??= [];
+  return c;
+};
+
+const record = (fn, details = {}) => {
+  config().calls.push({ fn, ...details });
+};
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const never = () => new Promise(() => {});
+
+const makeError = (name, message) => {
+  const err = new Error(message ?? (MESSAGES[name] ? MESSAGES[name]() : name));
+  err.name = name;
+  return err;
+};
+
+// How a worker-side error reaches the page: web-llm's handler posts err.toString() and the
+// client rejects with that string.
+const fromWorker = (err) => (config().errorStyle === "error" ? err : err.toString());
+
+const tokenize = (text) => text.match(/\s*\S+|\s+/g) ?? [];
+
+const jsonable = (value) => {
+  try {
+    return JSON.parse(JSON.stringify(value, (k, v) => (typeof v === "function" ? `[function ${k}]` : v)));
+  } catch (e) {
+    return String(value);
+  }
+};
+
+const MODEL_LIB_PREFIX =
+  "https://raw.githubusercontent.com/mlc-ai/binary-mlc-llm-libs/main/web-llm-models/v0_2_86/base";
+
+// Records copied from web-llm 0.2.86's prebuiltAppConfig (the contract test compares them).
+export const prebuiltAppConfig = {
+  cacheBackend: "cache",
+  model_list: [
+    {
+      model: "https://huggingface.co/mlc-ai/Llama-3.2-1B-Instruct-q4f32_1-MLC",
+      model_id: "Llama-3.2-1B-Instruct-q4f32_1-MLC",
+      model_lib: `${MODEL_LIB_PREFIX}/Llama-3.2-1B-Instruct-q4f32_1_cs1k-webgpu.wasm`,
+      vram_required_MB: 1128.82,
+      low_resource_required: true,
+      overrides: { context_window_size: 4096 },
+    },
+    {
+      model: "https://huggingface.co/mlc-ai/Llama-3.2-1B-Instruct-q4f16_1-MLC",
+      model_id: "Llama-3.2-1B-Instruct-q4f16_1-MLC",
+      model_lib: `${MODEL_LIB_PREFIX}/Llama-3.2-1B-Instruct-q4f16_1_cs1k-webgpu.wasm`,
+      vram_required_MB: 879.04,
+      low_resource_required: true,
+      overrides: { context_window_size: 4096 },
+    },
+    {
+      model: "https://huggingface.co/mlc-ai/SmolLM2-360M-Instruct-q4f16_1-MLC",
+      model_id: "SmolLM2-360M-Instruct-q4f16_1-MLC",
+      model_lib: `${MODEL_LIB_PREFIX}/SmolLM2-360M-Instruct-q4f16_1_cs1k-webgpu.wasm`,
+      vram_required_MB: 376.06,
+      low_resource_required: true,
+      required_features: ["shader-f16"],
+      overrides: { context_window_size: 4096 },
+    },
+    {
+      model: "https://huggingface.co/mlc-ai/SmolLM2-360M-Instruct-q4f32_1-MLC",
+      model_id: "SmolLM2-360M-Instruct-q4f32_1-MLC",
+      model_lib: `${MODEL_LIB_PREFIX}/SmolLM2-360M-Instruct-q4f32_1_cs1k-webgpu.wasm`,
+      vram_required_MB: 579.61,
+      low_resource_required: true,
+      overrides: { context_window_size: 4096 },
+    },
+    {
+      model: "https://huggingface.co/mlc-ai/Qwen2.5-0.5B-Instruct-q4f32_1-MLC",
+      model_id: "Qwen2.5-0.5B-Instruct-q4f32_1-MLC",
+      model_lib: `${MODEL_LIB_PREFIX}/Qwen2-0.5B-Instruct-q4f32_1_cs1k-webgpu.wasm`,
+      low_resource_required: true,
+      vram_required_MB: 1060.2,
+      overrides: { context_window_size: 4096 },
+    },
+  ],
+};
+
+const findModelRecord = (modelId, appConfig) => {
+  const found = appConfig?.model_list.find((item) => item.model_id == modelId);
+  if (found === undefined) throw makeError("ModelNotFoundError", MESSAGES.ModelNotFoundError(modelId));
+  return found;
+};
+
+// -- the worker side ---------------------------------------------------------------------
+
+// Runs in the worker (imported by static/js/webllm-worker.js): answers the double's ping.
+export class WebWorkerMLCEngineHandler {
+  constructor() {
+    this.engine = null;
+  }
+
+  postMessage(msg) {
+    postMessage(msg);
+  }
+
+  onmessage(event) {
+    const msg = event instanceof MessageEvent ? event.data : event;
+    if (msg && msg.kind === "webllmDoublePing") {
+      this.postMessage({ kind: "webllmDoublePong", uuid: msg.uuid });
+    }
+    if (msg && msg.kind === "webllmDoubleCrash") {
+      // An uncaught error in the worker: the page's Worker object gets an "error" event.
+      setTimeout(() => {
+        throw new Error("web-llm double: the worker crashed on purpose");
+      });
+    }
+  }
+}
+
+// -- the page side -----------------------------------------------------------------------
+
+class Completions {
+  constructor(engine) {
+    this.engine = engine;
+  }
+
+  create(request) {
+    return this.engine.chatCompletion(request);
+  }
+}
+
+class Chat {
+  constructor(engine) {
+    this.engine = engine;
+    this.completions = new Completions(engine);
+  }
+}
+
+export class WebWorkerMLCEngine {
+  constructor(worker, engineConfig) {
+    this.worker = worker;
+    this.pendingPings = new Map();
+    this.terminated = false;
+    this.interruptSignal = false;
+    this.modelId = undefined;
+    this.chatOpts = undefined;
+    this.appConfig = engineConfig?.appConfig ?? prebuiltAppConfig;
+    this.initProgressCallback = engineConfig?.initProgressCallback;
+    this.chat = new Chat(this);
+    worker.onmessage = (event) => this.onmessage(event);
+    const terminate = worker.terminate.bind(worker);
+    worker.terminate = () => {
+      record("terminate");
+      this.terminated = true;
+      terminate();
+    };
+  }
+
+  onmessage(event) {
+    const msg = event.data;
+    const resolve = this.pendingPings.get(msg?.uuid);
+    if (msg?.kind === "webllmDoublePong" && resolve) {
+      this.pendingPings.delete(msg.uuid);
+      resolve();
+    }
+  }
+
+  setInitProgressCallback(initProgressCallback) {
+    this.initProgressCallback = initProgressCallback;
+  }
+
+  getInitProgressCallback() {
+    return this.initProgressCallback;
+  }
+
+  setAppConfig(appConfig) {
+    this.appConfig = appConfig;
+  }
+
+  // A round trip to the worker: the worker script and the module it imports must load.
+  async pingWorker() {
+    const uuid = crypto.randomUUID();
+    const answered = new Promise((resolve) => this.pendingPings.set(uuid, resolve));
+    this.worker.postMessage({ kind: "webllmDoublePing", uuid });
+    const timeout = config().workerTimeoutMs ?? 10000;
+    const ok = await Promise.race([answered.then(() => true), sleep(timeout).then(() => false)]);
+    if (!ok) throw fromWorker(makeError("Error", `web-llm double: the worker did not answer in ${timeout} ms`));
+    record("workerPong");
+  }
+
+  // Engine calls after terminate() never settle, like calls to a dead worker.
+  alive() {
+    return this.terminated ? never() : Promise.resolve();
+  }
+
+  async reload(modelId, chatOpts) {
+    const c = config();
+    await this.pingWorker();
+    await this.alive();
+    findModelRecordOrThrow(modelId, this.appConfig);
+    const start = performance.now();
+    const steps = Math.max(1, c.loadSteps ?? 3);
+    for (let i = 1; i <= steps; i++) {
+      await sleep(c.loadStepDelayMs ?? 0);
+      await this.alive();
+      const progress = i / steps;
+      const elapsed = (performance.now() - start) / 1000;
+      const text = i < steps
+        ? `Fetching param cache[${i}/${steps}]: ${Math.round(progress * 400)}MB fetched. ` +
+          `${Math.round(progress * 100)}% completed, ${Math.round(elapsed)} secs elapsed. ` +
+          "It can take a while when we first visit this page to populate the cache. " +
+          "Later refreshes will become faster."
+        : "Finish loading on WebGPU - web-llm double";
+      this.initProgressCallback?.({ progress, timeElapsed: elapsed, text });
+    }
+    if (c.failLoad) throw fromWorker(makeError(c.failLoad, c.failLoadMessage));
+    this.modelId = [modelId];
+    this.chatOpts = chatOpts === undefined ? undefined : [chatOpts];
+  }
+
+  interruptGenerate() {
+    record("interruptGenerate");
+    this.interruptSignal = true;
+  }
+
+  async unload() {
+    record("unload");
+    await this.alive();
+    this.modelId = undefined;
+    this.chatOpts = undefined;
+    this.interruptSignal = true;
+  }
+
+  async resetChat(keepStats = false, modelId) {
+    record("resetChat", { keepStats, modelId: modelId ?? null });
+    await this.alive();
+  }
+
+  async chatCompletion(request) {
+    record("chat.completions.create", { request: jsonable(request) });
+    if (this.modelId === undefined) {
+      // Thrown on the page by the real client, so a real Error.
+      throw makeError("WorkerEngineModelNotLoadedError", MESSAGES.WorkerEngineModelNotLoadedError("WebWorkerMLCEngine"));
+    }
+    await this.alive();
+    if (request.stream) return this.generate(request);
+    const chunks = [];
+    for await (const chunk of this.generate({ ...request, stream_options: { include_usage: true } })) {
+      chunks.push(chunk);
+    }
+    const content = chunks.map((c) => c.choices[0]?.delta?.content ?? "").join("");
+    const final = chunks.find((c) => c.choices[0]?.finish_reason);
+    const usage = chunks[chunks.length - 1].usage;
+    return {
+      id: chunks[0].id,
+      choices: [{
+        finish_reason: final.choices[0].finish_reason,
+        index: 0,
+        message: { content, role: "assistant" },
+        logprobs: null,
+      }],
+      model: this.modelId[0],
+      object: "chat.completion",
+      created: chunks[0].created,
+      usage,
+    };
+  }
+
+  async *generate(request) {
+    const c = config();
+    const reply = c.reply ?? "Hello! How can I help you today?";
+    const tokens = Array.isArray(reply) ? reply : tokenize(reply);
+    const failAfter = c.deviceLostAfter ?? c.failStreamAfter;
+    const failWith = c.deviceLostAfter !== undefined ? "DeviceLostError" : (c.failStreamWith ?? "DeviceLostError");
+    const id = `chatcmpl-${crypto.randomUUID()}`;
+    const created = Math.floor(Date.now() / 1000);
+    const model = this.modelId[0];
+    const timeReceived = Date.now();
+    this.interruptSignal = false; // as web-llm's asyncGenerate does
+    let sent = 0;
+    let finishReason = "stop";
+    let firstTokenAt;
+    for (const token of tokens) {
+      await sleep(c.tokenDelayMs ?? 0);
+      await this.alive();
+      if (this.interruptSignal) {
+        finishReason = "abort";
+        break;
+      }
+      if (failAfter !== undefined && sent >= failAfter) throw fromWorker(makeError(failWith));
+      if (c.crashWorkerAfter !== undefined && sent >= c.crashWorkerAfter) {
+        this.worker.postMessage({ kind: "webllmDoubleCrash" });
+        await never(); // a dead worker never answers
+      }
+      if (typeof request.max_tokens === "number" && sent >= request.max_tokens) {
+        finishReason = "length";
+        break;
+      }
+      sent += 1;
+      firstTokenAt ??= Date.now();
+      yield {
+        id,
+        choices: [{ delta: { content: token, role: "assistant" }, finish_reason: null, index: 0, logprobs: null }],
+        model,
+        object: "chat.completion.chunk",
+        created,
+      };
+    }
+    if (failAfter !== undefined && sent >= failAfter && finishReason === "stop") {
+      throw fromWorker(makeError(failWith));
+    }
+    yield {
+      id,
+      choices: [{ delta: {}, finish_reason: finishReason, index: 0 }],
+      model,
+      object: "chat.completion.chunk",
+      created,
+    };
+    if (request.stream_options?.include_usage !== true) return;
+    const promptTokens = c.promptTokens ??
+      (request.messages ?? []).reduce((n, m) => n + String(m.content ?? "").split(/\s+/).filter(Boolean).length, 0);
+    const e2e = (Date.now() - timeReceived) / 1000;
+    const ttft = ((firstTokenAt ?? Date.now()) - timeReceived) / 1000;
+    const decode = Math.max(e2e - ttft, 1e-3);
+    yield {
+      id,
+      choices: [],
+      usage: {
+        completion_tokens: sent,
+        prompt_tokens: promptTokens,
+        total_tokens: sent + promptTokens,
+        extra: {
+          e2e_latency_s: e2e,
+          prefill_tokens_per_s: promptTokens / Math.max(ttft, 1e-3),
+          decode_tokens_per_s: sent / decode,
+          time_to_first_token_s: ttft,
+          time_per_output_token_s: sent > 0 ? decode / sent : 0,
+        },
+      },
+      model,
+      object: "chat.completion.chunk",
+      created,
+    };
+  }
+}
+
+// In the worker the record lookup fails with a string (it crosses the worker boundary).
+const findModelRecordOrThrow = (modelId, appConfig) => {
+  try {
+    return findModelRecord(modelId, appConfig);
+  } catch (err) {
+    throw fromWorker(err);
+  }
+};
+
+export async function CreateWebWorkerMLCEngine(worker, modelId, engineConfig, chatOpts) {
+  record("CreateWebWorkerMLCEngine", {
+    modelId,
+    engineConfig: jsonable(engineConfig ?? null),
+    chatOpts: jsonable(chatOpts ?? null),
+    workerIsWorker: worker instanceof Worker,
+  });
+  const engine = new WebWorkerMLCEngine(worker, engineConfig);
+  await engine.reload(modelId, chatOpts);
+  return engine;
+}
+
+// These run on the page in the real web-llm too: errors are Error objects.
+export async function hasModelInCache(modelId, appConfig) {
+  record("hasModelInCache", { modelId });
+  findModelRecord(modelId, appConfig ?? prebuiltAppConfig);
+  return (config().cached ?? []).includes(modelId);
+}
+
+export async function deleteModelAllInfoInCache(modelId, appConfig) {
+  record("deleteModelAllInfoInCache", { modelId });
+  findModelRecord(modelId, appConfig ?? prebuiltAppConfig);
+  const c = config();
+  c.cached = (c.cached ?? []).filter((id) => id !== modelId);
+}
+
+export async function deleteModelWasmInCache(modelId, appConfig) {
+  record("deleteModelWasmInCache", { modelId });
+  findModelRecord(modelId, appConfig ?? prebuiltAppConfig);
+}
+
+export async function deleteChatConfigInCache(modelId, appConfig) {
+  record("deleteChatConfigInCache", { modelId });
+  findModelRecord(modelId, appConfig ?? prebuiltAppConfig);
+}

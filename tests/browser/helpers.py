@@ -1,0 +1,162 @@
+"""Shared pieces of the browser tests and of bench/boot.py.
+
+- ``StaticServer``: a quiet, threaded static HTTP server for the repo root on 127.0.0.1.
+- ``chromium_args`` / ``CHROMIUM``: how to launch Debian's Chromium (Playwright cannot
+  download its own browser on this machine).
+- ``wait_python_ready``: wait until the page says Python runs (DOM state, not ``py:done``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import os
+import socketserver
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from playwright.sync_api import ConsoleMessage, Error, Page, Request, Route
+
+ROOT = Path(__file__).resolve().parents[2]
+VENDOR_MANIFEST = ROOT / "static" / "vendor" / "manifest.json"
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_BASE_ARGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+WEBGPU_ARG = "--enable-unsafe-webgpu"  # without it, navigator.gpu.requestAdapter() is null
+
+PYTHON_READY = '#app[data-python="ready"]'
+PYTHON_READY_TIMEOUT_MS = 60_000
+
+
+def chromium_args(*, webgpu: bool = True) -> list[str]:
+    """Command-line flags for Chromium, with or without (SwiftShader) WebGPU."""
+    return [*CHROMIUM_BASE_ARGS, *([WEBGPU_ARG] if webgpu else [])]
+
+
+def wait_python_ready(page: Page, timeout_ms: float = PYTHON_READY_TIMEOUT_MS) -> None:
+    """Wait until ``#app[data-python="ready"]`` is in the DOM (set by py/main.py).
+
+    PyScript's ``py:done`` event fires even when the script raised, so the tests wait on
+    the DOM state that only a successful Python start-up writes.
+    """
+    page.wait_for_selector(PYTHON_READY, state="attached", timeout=timeout_ms)
+
+
+def same_origin(url: str, origin: str) -> bool:
+    """True for ``url`` on ``origin``, and for URLs that never touch the network."""
+    if url.startswith(("data:", "blob:", "about:")):
+        return True
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" == origin
+
+
+@dataclass
+class PageLog:
+    """What a page did during a test."""
+
+    origin: str
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+    off_origin: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+
+    def on_console(self, msg: ConsoleMessage) -> None:
+        if msg.type == "error":
+            self.console_errors.append(msg.text)
+
+    def on_page_error(self, exc: Error) -> None:
+        self.page_errors.append(f"{exc.name}: {exc.message}")
+
+    def on_request(self, request: Request) -> None:
+        self.requests.append(request.url)
+
+    def on_request_failed(self, request: Request) -> None:
+        self.failed_requests.append(f"{request.url} ({request.failure})")
+
+    def block_off_origin(self, route: Route) -> None:
+        self.off_origin.append(route.request.url)
+        route.abort("blockedbyclient")
+
+    def errors(self) -> list[str]:
+        """Console errors and uncaught page errors together."""
+        return [*self.console_errors, *self.page_errors]
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    extensions_map = {  # noqa: RUF012  (the base class's own API is a plain dict)
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".js": "text/javascript",
+        ".mjs": "text/javascript",
+        ".wasm": "application/wasm",
+        ".json": "application/json",
+        ".toml": "text/plain",
+        ".py": "text/x-python",
+        ".whl": "application/octet-stream",
+        ".map": "application/json",
+    }
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # The browser often drops connections it no longer needs: not worth a traceback.
+        pass
+
+
+class StaticServer:
+    """Serve ``root`` on 127.0.0.1 at a free port, in a background thread."""
+
+    def __init__(self, root: Path = ROOT) -> None:
+        handler = _make_handler(root)
+        self._httpd = _Server(("127.0.0.1", 0), handler)
+        host, port = self._httpd.server_address[:2]
+        self.origin = f"http://{host!s}:{port}"
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, name="static-server", daemon=True
+        )
+
+    def url(self, path: str = "/") -> str:
+        return self.origin + "/" + path.lstrip("/")
+
+    def start(self) -> StaticServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+
+def _make_handler(root: Path) -> type[_QuietHandler]:
+    class Handler(_QuietHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(root), **kwargs)
+
+    return Handler
+
+
+@contextlib.contextmanager
+def serve(root: Path = ROOT) -> Iterator[StaticServer]:
+    server = StaticServer(root).start()
+    try:
+        yield server
+    finally:
+        server.stop()

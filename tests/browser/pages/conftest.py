@@ -1,0 +1,3 @@
+"""The pages' Python runs under PyScript in the browser (it imports ``js``): not collected."""
+
+collect_ignore_glob = ["*.py"]

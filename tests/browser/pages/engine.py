@@ -1,0 +1,350 @@
+"""Test harness of WebLLMEngine under PyScript (tests/browser/test_webllm_engine.py).
+
+``window.engineTest.run(name, kwargs_json)`` runs the scenario ``name`` with ``kwargs`` and
+resolves to a JSON text (never rejects: a Python exception comes back as
+``{"exception": ...}``). The client and engine of the last ``load`` are kept for the
+scenarios that follow it in the same page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import traceback
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import js  # type: ignore[import-not-found]
+from pyodide.ffi import create_proxy  # type: ignore[import-not-found]
+
+from webllm_machine import LoadProgress, Snapshot, WebLLMClient, WebLLMError
+from webllm_machine.webllm_engine import WebLLMEngine
+
+WORKER_URL = "../../../static/js/webllm-worker.js"
+
+client: WebLLMClient | None = None
+engine: WebLLMEngine | None = None
+progress: list[dict[str, Any]] = []
+states: list[str] = []
+
+
+def error_info(exc: BaseException) -> dict[str, Any]:
+    info: dict[str, Any] = {"type": type(exc).__name__, "message": str(exc)}
+    if isinstance(exc, WebLLMError):
+        info.update(
+            kind=exc.kind, hint=exc.hint, source_name=exc.source_name, recoverable=exc.recoverable
+        )
+    return info
+
+
+def snapshot_info(snap: Snapshot) -> dict[str, Any]:
+    ctx = snap.context
+    return {
+        "value": snap.value,
+        "model_id": ctx.model_id,
+        "progress": ctx.progress.value,
+        "messages": [m.to_dict() for m in ctx.messages],
+        "streamed_content": ctx.streamed_content,
+        "is_streaming": ctx.is_streaming,
+        "finish_reason": ctx.finish_reason,
+        "usage": None
+        if ctx.usage is None
+        else {
+            "prompt_tokens": ctx.usage.prompt_tokens,
+            "completion_tokens": ctx.usage.completion_tokens,
+            "total_tokens": ctx.usage.total_tokens,
+            "extra": dict(ctx.usage.extra),
+        },
+        "error": None
+        if ctx.error is None
+        else {
+            "kind": ctx.error.kind,
+            "message": ctx.error.message,
+            "hint": ctx.error.hint,
+            "recoverable": ctx.error.recoverable,
+        },
+    }
+
+
+def engine_info() -> dict[str, Any]:
+    if engine is None:
+        return {}
+    return {
+        "live_proxies": engine.live_proxies,
+        "loaded": engine.loaded,
+        "has_worker": engine.worker is not None,
+    }
+
+
+def status() -> dict[str, Any]:
+    return {
+        "state": None if client is None else snapshot_info(client.get_state()),
+        "engine": engine_info(),
+        "progress_reports": list(progress),
+        "states": list(states),
+    }
+
+
+async def outcome(awaitable: Awaitable[Any], timeout_s: float) -> dict[str, Any]:
+    """Await with a timeout; the result, or the error, as JSON-able data."""
+    try:
+        value = await asyncio.wait_for(awaitable, timeout_s)
+    except TimeoutError:
+        return {"ok": False, "error": {"type": "Timeout", "message": f"after {timeout_s} s"}}
+    except BaseException as exc:  # reported to the test
+        return {"ok": False, "error": error_info(exc)}
+    return {"ok": True, "value": value}
+
+
+def result_info(result: Any) -> dict[str, Any]:
+    return {
+        "content": result.content,
+        "finish_reason": result.finish_reason,
+        "usage": None if result.usage is None else result.usage.completion_tokens,
+    }
+
+
+# -- scenarios ---------------------------------------------------------------------------
+
+
+async def webgpu_info() -> Any:
+    return await WebLLMEngine(worker_url=WORKER_URL).webgpu_info()
+
+
+async def models() -> Any:
+    return WebLLMEngine(worker_url=WORKER_URL).models()
+
+
+async def cache(model_id: str, delete: bool = False) -> Any:
+    eng = WebLLMEngine(worker_url=WORKER_URL)
+    before = await outcome(eng.has_model_in_cache(model_id), 10)
+    deleted = await outcome(eng.delete_model(model_id), 10) if delete else None
+    after = await outcome(eng.has_model_in_cache(model_id), 10)
+    return {"before": before, "deleted": deleted, "after": after}
+
+
+async def load(
+    model_id: str,
+    engine_config: dict[str, Any] | None = None,
+    chat_opts: dict[str, Any] | None = None,
+    timeout_s: float = 30,
+    new: bool = True,
+) -> Any:
+    """Load through WebLLMClient(engine=WebLLMEngine()): the machine runs under Pyodide."""
+    global client, engine
+    if new or client is None:
+        engine = WebLLMEngine(worker_url=WORKER_URL)
+        client = WebLLMClient(engine=engine)
+        progress.clear()
+        states.clear()
+        client.subscribe(
+            lambda s: states.append(s.value) if not states or states[-1] != s.value else None
+        )
+
+    def on_progress(report: LoadProgress) -> None:
+        progress.append({"value": report.value, "text": report.text, "elapsed_s": report.elapsed_s})
+
+    result = await outcome(
+        client.load_model(
+            model_id, engine_config=engine_config, chat_opts=chat_opts, on_progress=on_progress
+        ),
+        timeout_s,
+    )
+    return {"load": result, **status()}
+
+
+async def chat(text: str, options: dict[str, Any] | None = None, timeout_s: float = 20) -> Any:
+    assert client is not None
+    result = await outcome(
+        client.start_chat([{"role": "user", "content": text}], options), timeout_s
+    )
+    if result["ok"]:
+        result["value"] = result_info(result["value"])
+    return {"chat": result, **status()}
+
+
+async def stream_and_stop(text: str, stop_after: int = 2, timeout_s: float = 20) -> Any:
+    """Stream a reply; after ``stop_after`` deltas, stop(); keep reading until it ends."""
+    assert client is not None
+    deltas: list[str] = []
+
+    async def run() -> None:
+        assert client is not None
+        async for delta in client.stream_chat([{"role": "user", "content": text}]):
+            deltas.append(delta)
+            if len(deltas) == stop_after:
+                await client.stop()
+
+    result = await outcome(run(), timeout_s)
+    return {"stream": result, "deltas": deltas, **status()}
+
+
+async def stop_at_once(text: str, timeout_s: float = 20) -> Any:
+    """stop() right after START_CHAT, before web-llm's generation has begun."""
+    assert client is not None
+    chatting = asyncio.Event()
+    unsubscribe = client.subscribe(lambda s: chatting.set() if s.value == "chatting" else None)
+    task = asyncio.ensure_future(client.start_chat([{"role": "user", "content": text}]))
+    await outcome(chatting.wait(), timeout_s)
+    unsubscribe()
+    stopped = await outcome(client.stop(), timeout_s)
+    result = await outcome(task, timeout_s)
+    if result["ok"]:
+        result["value"] = result_info(result["value"])
+    return {"stop": stopped, "chat": result, **status()}
+
+
+async def clear(timeout_s: float = 10) -> Any:
+    assert client is not None
+    return {"clear": await outcome(client.clear_chat(), timeout_s), **status()}
+
+
+async def teardown(timeout_s: float = 15) -> Any:
+    assert client is not None
+    return {"teardown": await outcome(client.teardown(), timeout_s), **status()}
+
+
+async def cancel_load(
+    model_id: str,
+    then: str = "teardown",
+    second_model_id: str | None = None,
+    after_reports: int = 1,
+    timeout_s: float = 30,
+) -> Any:
+    """Start a load; after ``after_reports`` progress reports, tear down (or load another)."""
+    global client, engine
+    engine = WebLLMEngine(worker_url=WORKER_URL)
+    client = WebLLMClient(engine=engine)
+    progress.clear()
+    states.clear()
+    client.subscribe(
+        lambda s: states.append(s.value) if not states or states[-1] != s.value else None
+    )
+    reached = asyncio.Event()
+
+    def on_progress(report: LoadProgress) -> None:
+        progress.append({"value": report.value, "text": report.text})
+        if len(progress) >= after_reports:
+            reached.set()
+
+    first = asyncio.ensure_future(client.load_model(model_id, on_progress=on_progress))
+    waited = await outcome(reached.wait(), timeout_s)
+    if then == "teardown":
+        second = await outcome(client.teardown(), timeout_s)
+    else:
+        second = await outcome(client.load_model(second_model_id or model_id), timeout_s)
+    first_result = await outcome(first, timeout_s)
+    return {"waited": waited, "first": first_result, "second": second, **status()}
+
+
+async def engine_direct(model_id: str, timeout_s: float = 20) -> Any:
+    """The engine alone (no machine): load, stream one reply, unload twice."""
+    global engine
+    engine = WebLLMEngine(worker_url=WORKER_URL)
+    reports: list[float] = []
+    loaded = await outcome(
+        engine.load(
+            model_id,
+            engine_config=None,
+            chat_opts=None,
+            on_progress=lambda r: reports.append(r.value),
+        ),
+        timeout_s,
+    )
+    proxies_loaded = engine.live_proxies
+    chunks: list[Any] = []
+
+    async def drain() -> None:
+        assert engine is not None
+        request = {
+            "messages": [{"role": "user", "content": "Hi"}],
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        async for chunk in engine.stream(request):
+            chunks.append(chunk)
+
+    streamed = await outcome(drain(), timeout_s)
+    await engine.unload()
+    await engine.unload()
+    not_loaded = await outcome(_stream_once(engine), timeout_s)
+    return {
+        "load": loaded,
+        "reports": reports,
+        "proxies_loaded": proxies_loaded,
+        "stream": streamed,
+        "chunks": chunks,
+        "after_unload": not_loaded,
+        "engine": engine_info(),
+    }
+
+
+async def unload_during_load(model_id: str, timeout_s: float = 20) -> Any:
+    """The engine alone: unload() while a load runs (no task cancellation)."""
+    global engine
+    engine = WebLLMEngine(worker_url=WORKER_URL)
+    first_report = asyncio.Event()
+    task = asyncio.ensure_future(
+        engine.load(
+            model_id, engine_config=None, chat_opts=None, on_progress=lambda r: first_report.set()
+        )
+    )
+    await outcome(first_report.wait(), timeout_s)
+    proxies_loading = engine.live_proxies
+    await engine.unload()
+    loaded = await outcome(task, timeout_s)
+    return {"load": loaded, "proxies_loading": proxies_loading, "engine": engine_info()}
+
+
+async def bad_options(model_id: str) -> Any:
+    global engine
+    engine = WebLLMEngine(worker_url=WORKER_URL)
+    results = {}
+    for name, engine_config in (
+        ("app_config", {"appConfig": {1, 2}}),
+        ("not_data", {"logLevel": object()}),
+    ):
+        results[name] = await outcome(
+            engine.load(model_id, engine_config=engine_config, chat_opts=None, on_progress=None), 10
+        )
+    return {**results, "engine": engine_info()}
+
+
+async def _stream_once(eng: WebLLMEngine) -> None:
+    async for _ in eng.stream({"messages": [{"role": "user", "content": "Hi"}]}):
+        pass
+
+
+SCENARIOS: dict[str, Callable[..., Awaitable[Any]]] = {
+    f.__name__: f
+    for f in (
+        webgpu_info,
+        models,
+        cache,
+        load,
+        chat,
+        stream_and_stop,
+        stop_at_once,
+        clear,
+        teardown,
+        cancel_load,
+        engine_direct,
+        unload_during_load,
+        bad_options,
+    )
+}
+
+
+async def run(name: str, kwargs_json: str = "{}") -> str:
+    try:
+        value = await SCENARIOS[name](**json.loads(kwargs_json))
+        return json.dumps(value, default=repr)
+    except BaseException as exc:  # reported to the test, never thrown into JS
+        return json.dumps({"exception": error_info(exc), "traceback": traceback.format_exc()})
+
+
+js.window.engineTest = js.Object.new()
+js.window.engineTest.run = create_proxy(run)
+app = js.document.getElementById("app")
+app.textContent = "Python is ready."
+app.dataset.python = "ready"

@@ -1,0 +1,199 @@
+"""The app (index.html + py/main.py) end to end, as a user drives it.
+
+Generation goes through the web-llm double (no model can be downloaded here); everything
+up to the download runs on the real web-llm module. Each test leaves a screenshot of what
+the user saw in tests/browser/screenshots/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from helpers import PageLog, wait_python_ready
+from playwright.sync_api import Page, Route, expect
+
+HERE = Path(__file__).resolve().parent
+DOUBLE = HERE / "doubles" / "web-llm-double.js"
+SHOTS = HERE / "screenshots"
+Q4F32 = "SmolLM2-360M-Instruct-q4f32_1-MLC"
+Q4F16 = "SmolLM2-360M-Instruct-q4f16_1-MLC"
+REPLY = " ".join(f"word{i}" for i in range(40))
+
+
+def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"app-{name}.png"), full_page=True)
+
+
+def open_app(page: Page, double: dict[str, Any] | None = None) -> Page:
+    page.set_default_timeout(30_000)
+    if double is not None:
+        page.add_init_script(f"globalThis.__webllmDouble = {json.dumps(double)};")
+        page.route(
+            "**/static/vendor/web-llm/index.js",
+            lambda route: route.fulfill(path=str(DOUBLE), content_type="text/javascript"),
+        )
+    page.goto("/")
+    wait_python_ready(page)
+    return page
+
+
+def state(page: Page, value: str) -> None:
+    expect(page.locator("#app")).to_have_attribute("data-state", value)
+
+
+def load(page: Page, model: str = Q4F32) -> None:
+    page.select_option("#model-select", model)
+    page.click("#load-button")
+
+
+def send(page: Page, text: str) -> None:
+    page.fill("#prompt", text)
+    page.click("#send-button")
+
+
+def assistant_text(page: Page) -> str:
+    return page.locator(".message-assistant .bubble-text").last.inner_text()
+
+
+def block_model_hosts(page: Page) -> list[str]:
+    tried: list[str] = []
+
+    def offline(route: Route) -> None:
+        tried.append(route.request.url)
+        route.abort("internetdisconnected")
+
+    for host in ("https://huggingface.co/**", "https://raw.githubusercontent.com/**"):
+        page.route(host, offline)
+    return tried
+
+
+# -- with the double ----------------------------------------------------------------------
+
+
+def test_load_with_progress_then_a_streamed_reply(page: Page, page_log: PageLog) -> None:
+    open_app(page, {"reply": REPLY, "loadSteps": 4, "loadStepDelayMs": 150, "tokenDelayMs": 100})
+    state(page, "idle")
+    shot(page, "idle")
+    expect(page.locator("#send-button")).to_be_disabled()
+    load(page)
+    state(page, "loading")
+    expect(page.locator("#progress-text")).to_contain_text("Fetching")
+    expect(page.locator("#load-button")).to_be_disabled()
+    shot(page, "loading")
+    state(page, "ready")
+    assert page.locator("#progress").evaluate("el => el.value") == 1
+    send(page, "Tell me something")
+    state(page, "chatting")
+    expect(page.locator(".message-user")).to_have_text("You" + "Tell me something")
+    expect(page.locator(".message-assistant .bubble-text")).to_contain_text("word3")
+    partial = assistant_text(page)
+    assert REPLY.startswith(partial) and len(partial) < len(REPLY)  # token by token
+    shot(page, "chatting")
+    state(page, "ready")
+    assert assistant_text(page) == REPLY
+    shot(page, "ready")
+    assert page_log.errors() == []
+    assert page_log.off_origin == []
+
+
+def test_stop_keeps_the_partial_reply(page: Page, page_log: PageLog) -> None:
+    open_app(page, {"reply": REPLY, "tokenDelayMs": 40})
+    load(page)
+    state(page, "ready")
+    page.fill("#prompt", "Go on")
+    page.press("#prompt", "Enter")  # Enter sends
+    expect(page.locator(".message-assistant .bubble-text")).to_contain_text("word2")
+    page.click("#stop-button")
+    state(page, "ready")
+    text = assistant_text(page)
+    assert REPLY.startswith(text) and 0 < len(text) < len(REPLY)
+    page.wait_for_timeout(300)
+    assert assistant_text(page) == text  # nothing more arrives after stop
+    assert page_log.errors() == []
+
+
+def test_unload_during_loading_and_during_chatting_end_idle(page: Page) -> None:
+    open_app(page, {"reply": REPLY, "loadSteps": 20, "loadStepDelayMs": 100, "tokenDelayMs": 40})
+    load(page)
+    state(page, "loading")
+    page.click("#unload-button")
+    state(page, "idle")
+    expect(page.locator("#app")).to_have_attribute("data-proxies", "0")
+    assert page.workers == []
+
+    page.evaluate("Object.assign(globalThis.__webllmDouble, {loadSteps: 2, loadStepDelayMs: 0})")
+    load(page)
+    state(page, "ready")
+    expect(page.locator("#app")).to_have_attribute("data-proxies", "1")  # the progress proxy
+    send(page, "Hi")
+    expect(page.locator(".message-assistant .bubble-text")).to_contain_text("word1")
+    # Unload is disabled while chatting: Stop first, then Unload.
+    expect(page.locator("#unload-button")).to_be_disabled()
+    page.click("#stop-button")
+    state(page, "ready")
+    page.click("#unload-button")
+    state(page, "idle")
+    expect(page.locator("#app")).to_have_attribute("data-proxies", "0")
+    assert page.workers == []
+
+
+def test_device_lost_mid_stream_shows_the_error_and_a_reload_works(
+    page: Page, page_log: PageLog
+) -> None:
+    open_app(page, {"reply": REPLY, "tokenDelayMs": 10, "deviceLostAfter": 5})
+    load(page)
+    state(page, "ready")
+    send(page, "Hi")
+    state(page, "error")
+    expect(page.locator("#error")).to_be_visible()
+    expect(page.locator("#error-message")).to_contain_text("device was lost")
+    expect(page.locator("#error-hint")).to_contain_text("smaller model")
+    expect(page.locator("#app")).to_have_attribute("data-proxies", "0")
+    shot(page, "error-device-lost")
+    page.evaluate("globalThis.__webllmDouble.deviceLostAfter = undefined")
+    load(page)
+    state(page, "ready")
+    expect(page.locator("#error")).to_be_hidden()
+    assert [e for e in page_log.errors() if "device" not in e.lower()] == []
+
+
+# -- the real web-llm module ----------------------------------------------------------------
+
+
+def test_without_webgpu_loading_explains_why_and_reset_recovers(
+    page_no_webgpu: Page, page_no_webgpu_log: PageLog
+) -> None:
+    page = open_app(page_no_webgpu)
+    expect(page.locator("#app")).to_have_attribute("data-webgpu", "no")
+    load(page)
+    state(page, "error")
+    expect(page.locator("#error-message")).to_contain_text("WebGPU")
+    expect(page.locator("#error-hint")).to_contain_text("--enable-unsafe-webgpu")
+    expect(page.locator("#error")).to_have_attribute("data-kind", "webgpu_unavailable")
+    shot(page, "no-webgpu")
+    page.click("#reset-button")
+    state(page, "idle")
+    expect(page.locator("#error")).to_be_hidden()
+    assert page_no_webgpu_log.off_origin == []
+
+
+def test_on_swiftshader_f16_is_refused_and_an_offline_download_fails_clearly(
+    page: Page, page_log: PageLog
+) -> None:
+    open_app(page)
+    tried = block_model_hosts(page)
+    expect(page.locator("#app")).to_have_attribute("data-webgpu", "yes")
+    load(page, Q4F16)
+    state(page, "error")
+    expect(page.locator("#error")).to_have_attribute("data-kind", "feature_unsupported")
+    expect(page.locator("#error-hint")).to_contain_text("q4f32")
+    load(page, Q4F32)
+    state(page, "error")
+    expect(page.locator("#error")).to_have_attribute("data-kind", "network", timeout=60_000)
+    expect(page.locator("#error-hint")).to_contain_text("resumes")
+    shot(page, "offline-download")
+    assert tried, "the real worker tried to download the model"
+    expect(page.locator("#app")).to_have_attribute("data-proxies", "0")
