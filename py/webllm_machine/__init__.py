@@ -5,6 +5,7 @@
 ('idle', 'loading', 'ready', 'chatting', 'error', 'tearingDown')
 """
 
+from .catalog import ModelRecord
 from .client import WebLLMClient
 from .engine import Engine, EngineError, LoadProgress
 from .errors import (
@@ -48,6 +49,7 @@ __all__ = [
     "LoadCancelledError",
     "LoadProgress",
     "ModelNotFoundError",
+    "ModelRecord",
     "NetworkError",
     "NotReadyError",
     "Snapshot",

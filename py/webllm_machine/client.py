@@ -21,9 +21,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any
 
+from .catalog import ModelRecord, custom_model
 from .completions import Chat
 from .engine import Engine, ProgressCallback
-from .errors import InvalidRequestError, WebLLMError
+from .errors import BusyError, InvalidRequestError, WebLLMError
 from .machine import ChatRequest, LoadRequest, WebLLMMachine
 from .messages import ChatMessage, normalize_messages, normalize_options
 from .snapshot import ChatResult, Snapshot
@@ -60,6 +61,7 @@ class WebLLMClient:
         self.chat = Chat(self)
         self._started = False
         self._gate = asyncio.Lock()
+        self._custom: dict[str, ModelRecord] = {}
         self._teardown: asyncio.Future[None] | None = None
 
     # -- reading ------------------------------------------------------------------------
@@ -80,6 +82,93 @@ class WebLLMClient:
     def mermaid(self) -> str:
         """The statechart as Mermaid text (generated from the machine)."""
         return WebLLMMachine.mermaid()
+
+    # -- models -------------------------------------------------------------------------
+
+    def models(self) -> list[ModelRecord]:
+        """The models this client can load: the engine's prebuilt catalogue, then the
+        custom models added with :meth:`add_model`."""
+        return [*self._prebuilt(), *self._custom.values()]
+
+    def add_model(
+        self,
+        model_id: str,
+        model_url: str,
+        model_lib_url: str,
+        *,
+        overrides: Mapping[str, Any] | None = None,
+        required_features: list[str] | None = None,
+        vram_required_mb: float | None = None,
+        origin: str | None = None,
+    ) -> ModelRecord:
+        """Add a self-hosted MLC model; it then loads like a prebuilt one.
+
+        ``model_url`` is the weights folder, ``model_lib_url`` the ``.wasm`` model
+        library; both ``https:`` or on ``origin`` (the page's own). Raises
+        :class:`~webllm_machine.errors.InvalidRequestError` naming the bad field.
+        """
+        record = custom_model(
+            model_id,
+            model_url,
+            model_lib_url,
+            overrides=overrides,
+            required_features=required_features,
+            vram_required_mb=vram_required_mb,
+            origin=origin,
+        )
+        if record.model_id in self._custom or any(
+            m.model_id == record.model_id for m in self._prebuilt()
+        ):
+            raise InvalidRequestError(
+                f"a model with id {record.model_id!r} already exists",
+                field="model_id",
+                hint="Pick another id, or remove the custom model with that id first.",
+            )
+        self._custom[record.model_id] = record
+        return record
+
+    def remove_model(self, model_id: str) -> None:
+        """Forget a custom model (its downloaded files stay in the browser's cache)."""
+        if model_id not in self._custom:
+            raise InvalidRequestError(f"no custom model with id {model_id!r}", field="model_id")
+        if self.machine.snapshot.context.model_id == model_id and self.state in (
+            "loading",
+            "ready",
+            "chatting",
+        ):
+            raise BusyError(
+                f"{model_id} is loaded; unload it before removing it",
+                hint="Call teardown() first.",
+            )
+        del self._custom[model_id]
+
+    def _prebuilt(self) -> list[ModelRecord]:
+        catalogue = getattr(self.engine, "models", None)
+        if not callable(catalogue):
+            return []
+        records = []
+        for entry in catalogue():
+            records.append(
+                ModelRecord(
+                    model_id=str(entry["model_id"]),
+                    required_features=tuple(entry.get("required_features") or ()),
+                    vram_required_mb=entry.get("vram_required_MB"),
+                    low_resource_required=bool(entry.get("low_resource_required")),
+                )
+            )
+        return records
+
+    def _engine_config_for(
+        self, model_id: str, engine_config: Mapping[str, Any] | None
+    ) -> Mapping[str, Any] | None:
+        """Custom models reach web-llm through ``appConfig.model_list``, after the
+        prebuilt entries, so both kinds load the same way."""
+        if not self._custom or (engine_config and "appConfig" in engine_config):
+            return engine_config
+        prebuilt = getattr(self.engine, "prebuilt_model_list", None)
+        model_list = [*(prebuilt() if callable(prebuilt) else [])]
+        model_list += [record.app_config_entry() for record in self._custom.values()]
+        return {**(engine_config or {}), "appConfig": {"model_list": model_list}}
 
     # -- loading ------------------------------------------------------------------------
 
@@ -106,7 +195,9 @@ class WebLLMClient:
             raise InvalidRequestError("on_progress must be callable", field="on_progress")
         self._check("LOAD_MODEL")
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        request = LoadRequest(model_id.strip(), engine_config, chat_opts, on_progress, done)
+        model_id = model_id.strip()
+        engine_config = self._engine_config_for(model_id, engine_config)
+        request = LoadRequest(model_id, engine_config, chat_opts, on_progress, done)
         await self._send("LOAD_MODEL", request=request)
         await done
 

@@ -86,7 +86,7 @@ class ScriptedEngine:
         prompt_tokens: int | None = None,
     ) -> None:
         self.tokens: list[str] = tokenize(reply) if isinstance(reply, str) else list(reply)
-        self.models = None if models is None else frozenset(models)
+        self.known_models = None if models is None else frozenset(models)
         self.load_steps = max(1, load_steps)
         self.load_step_delay_s = load_step_delay_s
         self.token_delay_s = token_delay_s
@@ -112,7 +112,11 @@ class ScriptedEngine:
         on_progress: ProgressCallback | None = None,
     ) -> None:
         self.calls.append(("load", model_id))
-        if self.models is not None and model_id not in self.models:
+        known = self.known_models
+        app_config = (engine_config or {}).get("appConfig")
+        if app_config is not None:  # as web-llm: an appConfig replaces the catalogue
+            known = frozenset(e["model_id"] for e in app_config.get("model_list", ()))
+        if known is not None and model_id not in known:
             raise EngineError(
                 "ModelNotFoundError", f"Cannot find model record in appConfig for {model_id}."
             )

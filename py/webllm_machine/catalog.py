@@ -1,0 +1,187 @@
+"""Custom models: self-hosted MLC models (weights URL + model library URL), validated.
+
+web-llm loads any model listed in ``appConfig.model_list``; a custom model is one more
+entry there, beside the prebuilt ones. :func:`custom_model` checks what a user gives
+before anything is downloaded.
+
+>>> record = custom_model(
+...     "MyLlama-q4f32_1-MLC",
+...     "https://example.org/my-llama/resolve/main/",
+...     "https://example.org/libs/MyLlama-q4f32_1-webgpu.wasm",
+...     overrides={"context_window_size": 2048},
+... )
+>>> record.app_config_entry()["overrides"]
+{'context_window_size': 2048}
+>>> try:
+...     custom_model("x", "http://example.org/w/", "https://example.org/lib.wasm")
+... except InvalidRequestError as error:
+...     print(error.field, "|", error.hint.split(",")[0])
+model_url | Serve the files over https (GitHub Pages
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import InvalidRequestError
+
+__all__ = ["OVERRIDE_KEYS", "ModelRecord", "custom_model"]
+
+#: web-llm's chat option keys a custom model may override, with their checks.
+OVERRIDE_KEYS: Mapping[str, str] = MappingProxyType(
+    {
+        "context_window_size": "int>0 or -1",
+        "sliding_window_size": "int>0 or -1",
+        "attention_sink_size": "int>=0",
+        "prefill_chunk_size": "int>0",
+        "temperature": "0..2",
+        "top_p": "(0,1]",
+        "repetition_penalty": ">0",
+        "frequency_penalty": "-2..2",
+        "presence_penalty": "-2..2",
+    }
+)
+_HTTP_HINT = (
+    "Serve the files over https (GitHub Pages, Hugging Face and most hosts do), or from "
+    "this site's own origin; browsers block plain http from an https page."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRecord:
+    """One model the client can load: prebuilt (web-llm's catalogue) or custom."""
+
+    model_id: str
+    model_url: str = ""
+    model_lib_url: str = ""
+    overrides: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    required_features: tuple[str, ...] = ()
+    vram_required_mb: float | None = None
+    low_resource_required: bool = False
+    custom: bool = False
+
+    def app_config_entry(self) -> dict[str, Any]:
+        """The entry for web-llm's ``appConfig.model_list``."""
+        entry: dict[str, Any] = {
+            "model_id": self.model_id,
+            "model": self.model_url,
+            "model_lib": self.model_lib_url,
+        }
+        if self.overrides:
+            entry["overrides"] = dict(self.overrides)
+        if self.required_features:
+            entry["required_features"] = list(self.required_features)
+        if self.vram_required_mb is not None:
+            entry["vram_required_MB"] = self.vram_required_mb
+        entry["low_resource_required"] = self.low_resource_required
+        return entry
+
+
+def _fail(field_name: str, message: str, hint: str | None = None) -> InvalidRequestError:
+    return InvalidRequestError(message, field=field_name, hint=hint)
+
+
+def _check_url(field_name: str, url: object, origin: str | None) -> str:
+    if not isinstance(url, str) or not url.strip():
+        raise _fail(field_name, f"{field_name} must be a non-empty URL")
+    url = url.strip()
+    parts = urlsplit(url)
+    if not parts.scheme:  # relative: on the page's own origin
+        return url
+    if parts.scheme == "https" and parts.netloc:
+        return url
+    if origin is not None and f"{parts.scheme}://{parts.netloc}" == origin.rstrip("/"):
+        return url
+    raise _fail(
+        field_name,
+        f"{field_name} must be an https: URL or a URL on this page's origin, got {url!r}",
+        _HTTP_HINT,
+    )
+
+
+def _check_override(key: str, value: object) -> Any:
+    where = f"overrides.{key}"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _fail(where, f"{where} must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise _fail(where, f"{where} must be finite")
+    rule = OVERRIDE_KEYS[key]
+    if rule.startswith("int"):
+        if not isinstance(value, int):
+            raise _fail(where, f"{where} must be an integer, got {value!r}")
+        ok = value >= 0 if rule == "int>=0" else (value > 0 or (value == -1 and "-1" in rule))
+    elif rule == "0..2":
+        ok = 0 <= value <= 2
+    elif rule == "(0,1]":
+        ok = 0 < value <= 1
+    elif rule == ">0":
+        ok = value > 0
+    else:
+        ok = -2 <= value <= 2
+    if not ok:
+        raise _fail(where, f"{where} must be {rule}, got {value!r}")
+    return value
+
+
+def custom_model(
+    model_id: str,
+    model_url: str,
+    model_lib_url: str,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    required_features: Iterable[str] | None = None,
+    vram_required_mb: float | None = None,
+    origin: str | None = None,
+) -> ModelRecord:
+    """Validate a custom model and return its record.
+
+    ``model_url`` is the folder of the weights (with ``mlc-chat-config.json`` and
+    ``tensor-cache.json``); ``model_lib_url`` the compiled model library (``.wasm``).
+    Both must be ``https:`` URLs, or URLs on ``origin`` (the page's own).
+    """
+    if not isinstance(model_id, str) or not model_id.strip():
+        raise _fail("model_id", f"model_id must be a non-empty string, got {model_id!r}")
+    model_id = model_id.strip()
+    weights = _check_url("model_url", model_url, origin)
+    if not weights.endswith("/"):
+        weights += "/"
+    library = _check_url("model_lib_url", model_lib_url, origin)
+    if not urlsplit(library).path.endswith(".wasm"):
+        raise _fail(
+            "model_lib_url",
+            f"model_lib_url must point to a .wasm model library, got {library!r}",
+            "Give the URL of the model library compiled by MLC LLM for WebGPU "
+            "(a file ending in .wasm), not the weights folder.",
+        )
+    checked: dict[str, Any] = {}
+    for key, value in (overrides or {}).items():
+        if key not in OVERRIDE_KEYS:
+            raise _fail(
+                f"overrides.{key}",
+                f"unknown override {key!r}; allowed: {', '.join(OVERRIDE_KEYS)}",
+            )
+        checked[key] = _check_override(key, value)
+    features = tuple(required_features or ())
+    for feature in features:
+        if not isinstance(feature, str) or not feature:
+            raise _fail("required_features", "required_features must be feature names")
+    if vram_required_mb is not None and (
+        isinstance(vram_required_mb, bool)
+        or not isinstance(vram_required_mb, int | float)
+        or not vram_required_mb > 0
+    ):
+        raise _fail("vram_required_mb", "vram_required_mb must be a positive number")
+    return ModelRecord(
+        model_id=model_id,
+        model_url=weights,
+        model_lib_url=library,
+        overrides=MappingProxyType(checked),
+        required_features=features,
+        vram_required_mb=vram_required_mb,
+        custom=True,
+    )
