@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
-
 from support import USER_HI
+
 from webllm_machine import (
     BusyError,
     InvalidRequestError,
@@ -22,7 +22,7 @@ LIBRARY = "https://models.example.org/libs/MyLlama-q4f32_1-ctx4k-webgpu.wasm"
 class CatalogueEngine(ScriptedEngine):
     """A ScriptedEngine with a prebuilt catalogue, as the web-llm adapter has."""
 
-    PREBUILT = [
+    PREBUILT: ClassVar[list[dict[str, Any]]] = [
         {
             "model_id": "Llama-3.2-1B-Instruct-q4f32_1-MLC",
             "model": "https://hf/x/",
