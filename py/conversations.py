@@ -1,0 +1,228 @@
+"""Conversations that last: several chats, kept in the browser's storage.
+
+Pure Python over any string-to-string mapping, so the same code runs on
+``localStorage`` in the browser (see :class:`LocalStorage`) and on a dict in tests.
+
+>>> store = ConversationStore({})
+>>> chat = store.current
+>>> store.save_messages(chat.id, [{"role": "user", "content": "What is WebGPU?"}])
+>>> store.current.title
+'What is WebGPU?'
+>>> print(store.export_markdown(chat.id).splitlines()[0])
+# What is WebGPU?
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = ["Conversation", "ConversationError", "ConversationStore", "LocalStorage"]
+
+STORAGE_KEY = "webllm-chat.conversations.v1"
+MAX_TITLE = 80
+ROLES = ("system", "user", "assistant", "tool")
+
+
+class ConversationError(ValueError):
+    """A bad request to the store (unknown id, empty title); ``field`` names the culprit."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass
+class Conversation:
+    """One chat: its messages (OpenAI dicts) and what the list shows of it."""
+
+    id: str
+    title: str = "New chat"
+    messages: list[dict[str, str]] = field(default_factory=list)
+    created: float = field(default_factory=time.time)
+    updated: float = field(default_factory=time.time)
+    model_id: str | None = None
+    titled_by_user: bool = False
+
+
+def _title_from(messages: Sequence[Mapping[str, str]]) -> str | None:
+    for message in messages:
+        if message.get("role") == "user" and message.get("content", "").strip():
+            text = " ".join(message["content"].split())
+            return text if len(text) <= 40 else text[:39].rstrip() + "…"
+    return None
+
+
+def _clean(messages: Sequence[Any]) -> list[dict[str, str]]:
+    cleaned = []
+    for message in messages:
+        if not isinstance(message, Mapping):  # a ChatMessage: keep its OpenAI dict
+            message = message.to_dict()
+        role, content = message.get("role"), message.get("content")
+        if role in ROLES and isinstance(content, str):
+            cleaned.append({"role": role, "content": content})
+    return cleaned
+
+
+class ConversationStore:
+    """The conversations, the current one, and their persistence.
+
+    A store whose saved data cannot be read (corrupt, or from another version) starts
+    afresh, keeping the unreadable data under ``<key>.unreadable`` rather than losing it.
+    """
+
+    def __init__(self, storage: MutableMapping[str, str], key: str = STORAGE_KEY) -> None:
+        self._storage = storage
+        self._key = key
+        self._items: dict[str, Conversation] = {}
+        self._current = ""
+        self._load()
+        if not self._items:
+            self.new()
+
+    # -- reading --------------------------------------------------------------------------
+
+    @property
+    def current(self) -> Conversation:
+        return self._items[self._current]
+
+    def list(self) -> list[Conversation]:
+        """Every conversation, the most recently updated first."""
+        return sorted(self._items.values(), key=lambda c: c.updated, reverse=True)
+
+    def get(self, conversation_id: str) -> Conversation:
+        try:
+            return self._items[conversation_id]
+        except KeyError:
+            raise ConversationError(f"no conversation {conversation_id!r}", "id") from None
+
+    # -- changing -------------------------------------------------------------------------
+
+    def new(self) -> Conversation:
+        """Start a new conversation and make it current (an empty current one is reused)."""
+        if self._current and not self.current.messages:
+            return self.current
+        conversation = Conversation(id=uuid.uuid4().hex[:12])
+        self._items[conversation.id] = conversation
+        self._current = conversation.id
+        self._save()
+        return conversation
+
+    def switch(self, conversation_id: str) -> Conversation:
+        self._current = self.get(conversation_id).id
+        self._save()
+        return self.current
+
+    def rename(self, conversation_id: str, title: str) -> None:
+        conversation = self.get(conversation_id)
+        title = " ".join(str(title).split())
+        if not title:
+            raise ConversationError("a title cannot be empty", "title")
+        if len(title) > MAX_TITLE:
+            raise ConversationError(f"a title has at most {MAX_TITLE} characters", "title")
+        conversation.title = title
+        conversation.titled_by_user = True
+        self._save()
+
+    def delete(self, conversation_id: str) -> Conversation:
+        """Delete one; returns the conversation that is current afterwards."""
+        self.get(conversation_id)
+        del self._items[conversation_id]
+        if self._current == conversation_id:
+            self._current = ""
+            remaining = self.list()
+            if remaining:
+                self._current = remaining[0].id
+        if not self._items:
+            return self.new()
+        self._save()
+        return self.current
+
+    def save_messages(
+        self, conversation_id: str, messages: Sequence[Any], model_id: str | None = None
+    ) -> None:
+        """Record a conversation's messages (dicts or ChatMessages) as they stand now."""
+        conversation = self.get(conversation_id)
+        cleaned = _clean(messages)
+        if cleaned == conversation.messages and model_id in (None, conversation.model_id):
+            return
+        conversation.messages = cleaned
+        conversation.updated = time.time()
+        if model_id:
+            conversation.model_id = model_id
+        if not conversation.titled_by_user:
+            conversation.title = _title_from(cleaned) or conversation.title
+        self._save()
+
+    # -- export ---------------------------------------------------------------------------
+
+    def export_markdown(self, conversation_id: str) -> str:
+        conversation = self.get(conversation_id)
+        lines = [f"# {conversation.title}", ""]
+        if conversation.model_id:
+            lines += [f"*Model: {conversation.model_id}*", ""]
+        for message in conversation.messages:
+            lines += [f"**{message['role'].capitalize()}:**", "", message["content"], ""]
+        return "\n".join(lines).rstrip() + "\n"
+
+    def export_json(self, conversation_id: str) -> str:
+        return json.dumps(asdict(self.get(conversation_id)), indent=2, ensure_ascii=False)
+
+    # -- persistence ----------------------------------------------------------------------
+
+    def _load(self) -> None:
+        raw = self._storage.get(self._key)
+        if not raw:
+            return
+        try:
+            data = json.loads(raw)
+            items = {c["id"]: Conversation(**c) for c in data["conversations"]}
+            current = data.get("current", "")
+        except (ValueError, KeyError, TypeError):
+            self._storage[self._key + ".unreadable"] = raw
+            return
+        self._items = items
+        self._current = current if current in items else ""
+        if not self._current and items:
+            self._current = self.list()[0].id
+
+    def _save(self) -> None:
+        data = {
+            "current": self._current,
+            "conversations": [asdict(c) for c in self._items.values()],
+        }
+        self._storage[self._key] = json.dumps(data, ensure_ascii=False)
+
+
+class LocalStorage(MutableMapping[str, str]):
+    """``window.localStorage`` as a mapping (pass ``js.localStorage``)."""
+
+    def __init__(self, storage: Any) -> None:
+        self._storage = storage
+
+    def __getitem__(self, key: str) -> str:
+        value = self._storage.getItem(key)
+        if value is None or not isinstance(value, str):  # JS null arrives as jsnull
+            raise KeyError(key)
+        return value
+
+    def __setitem__(self, key: str, value: str) -> None:
+        self._storage.setItem(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        if key not in self:
+            raise KeyError(key)
+        self._storage.removeItem(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([self._storage.key(i) for i in range(self._storage.length)])
+
+    def __len__(self) -> int:
+        return int(self._storage.length)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and isinstance(self._storage.getItem(key), str)
