@@ -19,7 +19,8 @@ help:
 	@echo "make serve    vendor, then serve the site on http://127.0.0.1:$(PORT)/"
 	@echo "make test     vendor, then the whole pytest suite (unit + browser)"
 	@echo "make lint     ruff + mypy"
-	@echo "make bench    vendor, then bench/boot.py (boot times, app vs bare PyScript)"
+	@echo "make bench    vendor, then bench/run.py: every benchmark vs its baseline, one table"
+	@echo "              (REAL_MODEL=<model id>: also the real engine; BENCH_ARGS=...)"
 
 install: $(NPM_STAMP) $(PIP_STAMP)
 
@@ -37,6 +38,7 @@ $(PIP_STAMP): pyproject.toml
 
 vendor: install
 	$(PYTHON) tools/vendor.py
+	$(PYTHON) tools/precache.py
 
 serve: vendor
 	@echo "Serving http://127.0.0.1:$(PORT)/ (Ctrl-C stops)"
@@ -55,8 +57,10 @@ lint: install
 	$(PYTHON) -m ruff check py tests tools bench
 	$(PYTHON) -m mypy
 
+# REAL_MODEL=<web-llm model id>: also the real engine (needs WebGPU and the model);
+# BENCH_ARGS: more options of bench/run.py (e.g. --write-doc, --quick).
 bench: vendor
-	$(PYTHON) bench/boot.py
+	$(PYTHON) bench/run.py $(if $(REAL_MODEL),--real-model $(REAL_MODEL)) $(BENCH_ARGS)
 
 clean:
 	rm -rf static/vendor build $(NPM_STAMP)

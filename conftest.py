@@ -1,4 +1,9 @@
 """Repository-wide pytest settings: modules that only import under Pyodide are not
 collected for doctests in CPython (they are exercised by the browser tests)."""
 
-collect_ignore_glob = ["py/main.py", "py/app/*", "py/webllm_machine/webllm_engine.py"]
+collect_ignore_glob = [
+    "py/main.py",
+    "py/custom_models_ui.py",
+    "py/app/*",
+    "py/webllm_machine/webllm_engine.py",
+]

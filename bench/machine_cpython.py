@@ -91,17 +91,72 @@ def median_of(repeat: int, make: Any) -> float:
     return statistics.median(asyncio.run(make()) for _ in range(repeat))
 
 
+def measure(repeat: int) -> dict[str, Any]:
+    """The figures, as bench/run.py records them (medians of ``repeat`` runs)."""
+    event_us = median_of(repeat, per_event_us)
+    cycle_us = median_of(repeat, chat_cycle_us)
+    raw = median_of(repeat, raw_stream_s)
+    full = median_of(repeat, machine_stream_s)
+    per_token_us = full / TOKENS * 1e6
+    raw_per_token_us = raw / TOKENS * 1e6
+    return {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "repeat": repeat,
+        "tokens": TOKENS,
+        "event_round_trip_us": event_us,
+        "chat_cycle_us": cycle_us,
+        "per_token_us": per_token_us,
+        "engine_alone_per_token_us": raw_per_token_us,
+        "overhead_per_token_us": per_token_us - raw_per_token_us,
+    }
+
+
+def rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Lines of bench/run.py's table (no targets: the browser's figures have them)."""
+    common = {"part": "machine", "target": "", "met": None}
+    return [
+        {
+            **common,
+            "what": "event round trip (CLEAR_CHAT), CPython",
+            "app": result["event_round_trip_us"],
+            "baseline": None,
+            "unit": "us",
+            "ratio": None,
+            "note": "",
+        },
+        {
+            **common,
+            "what": "chat cycle, 1-token reply, CPython",
+            "app": result["chat_cycle_us"],
+            "baseline": None,
+            "unit": "us",
+            "ratio": None,
+            "note": "",
+        },
+        {
+            **common,
+            "what": f"per token, {result['tokens']}-token reply, CPython",
+            "app": result["per_token_us"],
+            "baseline": result["engine_alone_per_token_us"],
+            "unit": "us",
+            "ratio": result["per_token_us"] / result["engine_alone_per_token_us"],
+            "note": f"overhead {result['overhead_per_token_us']:.1f} us/token; baseline: the "
+            "ScriptedEngine stream consumed alone, 1 subscriber on the machine",
+        },
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "machine.json")
     args = parser.parse_args()
-    event_us = median_of(args.repeat, per_event_us)
-    cycle_us = median_of(args.repeat, chat_cycle_us)
-    raw = median_of(args.repeat, raw_stream_s)
-    full = median_of(args.repeat, machine_stream_s)
-    per_token_us = full / TOKENS * 1e6
-    raw_per_token_us = raw / TOKENS * 1e6
-    rows = [
+    result = measure(args.repeat)
+    event_us, cycle_us = result["event_round_trip_us"], result["chat_cycle_us"]
+    per_token_us = result["per_token_us"]
+    raw_per_token_us = result["engine_alone_per_token_us"]
+    rows_ = [
         ("event round trip (CLEAR_CHAT)", f"{event_us:.1f} us", "", ""),
         ("chat cycle, 1-token reply", f"{cycle_us:.1f} us", "", ""),
         (
@@ -116,27 +171,11 @@ def main() -> int:
         f"webllm_machine in CPython {platform.python_version()} ({platform.machine()}), "
         f"median of {args.repeat}"
     )
-    width = max(len(r[0]) for r in rows)
-    for name, value, baseline, ratio in rows:
+    width = max(len(r[0]) for r in rows_)
+    for name, value, baseline, ratio in rows_:
         print(f"  {name:<{width}}  {value:>12}  {baseline:<28} {ratio}")
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "machine.json").write_text(
-        json.dumps(
-            {
-                "python": platform.python_version(),
-                "machine": platform.machine(),
-                "repeat": args.repeat,
-                "event_round_trip_us": event_us,
-                "chat_cycle_us": cycle_us,
-                "per_token_us": per_token_us,
-                "engine_alone_per_token_us": raw_per_token_us,
-                "overhead_per_token_us": per_token_us - raw_per_token_us,
-            },
-            indent=2,
-        )
-        + "\n"
-    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
     return 0
 
 

@@ -4,6 +4,8 @@ The UI knows the library only through :class:`WebLLMClient` and its snapshots: e
 snapshot is rendered as a whole (state, progress, error, conversation), and the controls
 send the client's actions. Conventions kept for tests and CSS: ``#app`` carries
 ``data-state`` (the machine's state) and ``data-python="ready"`` once Python runs.
+Custom models (the "Add a custom model" form, kept in localStorage) are in
+``custom_models_ui.py``; they are listed, loaded and removed here like the others.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from pyscript import web, when  # type: ignore[import-not-found]
+from pyscript import document, web, when, window  # type: ignore[import-not-found]
 
-from webllm_machine import Snapshot, WebLLMClient, WebLLMError
+from custom_models_ui import BADGE, CustomModelForm, CustomModels
+from webllm_machine import InvalidRequestError, Snapshot, WebLLMClient, WebLLMError
 from webllm_machine.webllm_engine import WebLLMEngine
 
 #: Preferred first choice: small, and runs without shader-f16.
@@ -49,6 +52,24 @@ error_title = web.page["error-title"]
 error_message = web.page["error-message"]
 error_hint = web.page["error-hint"]
 reset_button = web.page["reset-button"]
+remove_button = web.page["remove-model-button"]
+model_badge = web.page["model-badge"]
+custom_details = web.page["custom-model"]
+custom_add_button = web.page["custom-model-add"]
+custom_lib_version = web.page["custom-model-lib-version"]
+
+
+def local_storage() -> Any:
+    """The browser's localStorage, or None where it is disabled (it then throws)."""
+    try:
+        return window.localStorage
+    except Exception:
+        return None
+
+
+custom_models = CustomModels(client, local_storage(), origin=str(window.location.origin))
+custom_form = CustomModelForm(document)
+gpu = {"shader_f16": False}
 
 
 class ChatView:
@@ -113,6 +134,9 @@ ERROR_TITLES = {
     "not_ready": "Not ready",
     "busy": "Busy",
     "cancelled": "Cancelled",
+    "model_files": "The model's files could not be read",
+    "model_library": "The model library cannot run here",
+    "cors": "The model's host refused the download",
 }
 
 
@@ -142,6 +166,14 @@ def render(snap: Snapshot) -> None:
     send_button.disabled = state != "ready"
     prompt.disabled = state not in ("ready", "chatting")
     stop_button.disabled = state != "chatting"
+    selected = str(select.value)
+    custom = custom_models.is_custom(selected)
+    in_use = ctx.model_id == selected and state in ("loading", "ready", "chatting")
+    remove_button.disabled = busy or not custom or in_use
+    if custom:
+        model_badge.removeAttribute("hidden")
+    else:
+        model_badge.setAttribute("hidden", "")
     progress.value = ctx.progress.value
     progress_text.textContent = ctx.progress.text if state == "loading" else ""
     if ctx.error is not None:
@@ -211,23 +243,83 @@ async def on_key(event: Any) -> None:
         await send()
 
 
-def fill_models(shader_f16: bool) -> None:
+def model_option(model: dict[str, Any], *, custom: bool = False) -> Any:
+    label = model["model_id"]
+    if custom:
+        label += f" · {BADGE}"
+    vram = model.get("vram_required_MB")
+    if vram:
+        label += f" · {vram / 1024:.1f} GB"
+    if model.get("needs_shader_f16"):
+        label += " · needs shader-f16" + ("" if gpu["shader_f16"] else " (not in this browser)")
+    option = web.option(label, value=model["model_id"])
+    if custom:
+        option.dataset.custom = "true"
+    return option
+
+
+def fill_models(selected: str | None = None) -> None:
+    """List the models: the custom ones first (in their own group), then web-llm's.
+
+    Keeps the current choice when it is still listed, unless ``selected`` is given.
+    """
+    current = selected or str(select.value or "")
     models = [m for m in engine.models() if m.get("model_type", "LLM") == "LLM"]
+    entries = [r.app_config_entry() for r in custom_models.records()]
+    custom = engine.models({"model_list": entries})  # described as web-llm's are
     select.innerHTML = ""
-    ids = [m["model_id"] for m in models]
-    preferred = next((m for m in DEFAULT_MODELS if m in ids), ids[0] if ids else "")
-    for model in models:
-        needs_f16 = bool(model.get("needs_shader_f16"))
-        vram = model.get("vram_required_MB")
-        label = model["model_id"]
-        if vram:
-            label += f" · {vram / 1024:.1f} GB"
-        if needs_f16:
-            label += " · needs shader-f16" + ("" if shader_f16 else " (not in this browser)")
-        option = web.option(label, value=model["model_id"])
-        if model["model_id"] == preferred:
-            option.selected = True
-        select.append(option)
+    ids = [m["model_id"] for m in (*custom, *models)]
+    if current not in ids:
+        current = next((m for m in DEFAULT_MODELS if m in ids), ids[0] if ids else "")
+    groups: list[tuple[str, list[Any]]] = [
+        ("Custom models", [model_option(m, custom=True) for m in custom]),
+        ("web-llm's models", [model_option(m) for m in models]),
+    ]
+    for label, options in groups:
+        if not options:
+            continue
+        # Groups only when there are custom models: web-llm's list alone needs none.
+        target = web.optgroup(label=label) if custom else select
+        for option in options:
+            option.selected = option.value == current
+            target.append(option)
+        if target is not select:
+            select.append(target)
+
+
+@when("change", "#model-select")
+def on_select(_event: Any) -> None:
+    render(client.get_state())
+
+
+@when("submit", "#custom-model-form")
+def on_add_custom(event: Any) -> None:
+    """Add the custom model the form describes; a bad field is shown next to it."""
+    event.preventDefault()  # synchronous on purpose: the page must not navigate
+    custom_form.clear_errors()
+    try:
+        record = custom_models.add(custom_form.values())
+    except InvalidRequestError as error:
+        custom_form.show_error(error)
+        return
+    custom_form.reset()
+    custom_details.removeAttribute("open")
+    fill_models(selected=record.model_id)
+    render(client.get_state())
+    status.textContent = f"Added {record.model_id}. Load it to download it."
+
+
+@when("click", "#remove-model-button")
+def on_remove_custom(_event: Any) -> None:
+    model_id = str(select.value)
+    try:
+        custom_models.remove(model_id)
+    except WebLLMError as error:
+        report(error)
+        return
+    fill_models()
+    render(client.get_state())
+    status.textContent = f"Removed {model_id}."
 
 
 async def start() -> None:
@@ -237,7 +329,11 @@ async def start() -> None:
         info = await engine.webgpu_info()
     except Exception:  # the panel is informative only; loading reports errors itself
         info = {"available": False}
-    fill_models(bool(info.get("shader_f16")))
+    gpu["shader_f16"] = bool(info.get("shader_f16"))
+    custom_models.restore()
+    fill_models()
+    custom_lib_version.textContent = engine.model_version
+    custom_add_button.disabled = False
     app.dataset.webgpu = "yes" if info.get("available") else "no"
     render(client.get_state())
     app.removeAttribute("aria-busy")

@@ -13,7 +13,15 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FILES = ["index.html", "pyscript.toml", "py/main.py", "LICENSE"]
+FILES = [
+    "index.html",
+    "pyscript.toml",
+    "py/main.py",
+    "py/custom_models_ui.py",
+    "sw.js",
+    "manifest.webmanifest",
+    "LICENSE",
+]
 TREES = ["static"]
 SKIP = shutil.ignore_patterns("*.map", "__pycache__", ".stamp*", "*.d.ts")
 

@@ -12,20 +12,27 @@ own errors, to the classes below.
 ('ContextWindowExceededError', True)
 >>> classify("TypeError", "Failed to fetch").kind
 'network'
+>>> classify("LinkError", 'WebAssembly.instantiate(): Import #0 "env" "f": ...').kind
+'model_library'
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+import re
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 __all__ = [
     "BusyError",
+    "CORSError",
     "ContextWindowExceededError",
     "DeviceLostError",
     "EngineCrashedError",
     "FeatureUnsupportedError",
     "InvalidRequestError",
     "LoadCancelledError",
+    "ModelFilesError",
+    "ModelLibraryError",
     "ModelNotFoundError",
     "NetworkError",
     "NotReadyError",
@@ -33,6 +40,7 @@ __all__ = [
     "WebGPUUnavailableError",
     "WebLLMError",
     "classify",
+    "classify_probe",
 ]
 
 
@@ -164,6 +172,89 @@ class NetworkError(WebLLMError):
     )
 
 
+class CORSError(NetworkError):
+    """The host of a model file does not let this site download it (no CORS headers)."""
+
+    kind = "cors"
+    default_hint = (
+        "The server hosting the model's files does not allow other sites to download them "
+        "(its answer has no Access-Control-Allow-Origin header), so the browser blocked the "
+        "download. Host the files where cross-origin downloads are allowed (Hugging Face "
+        "does; on your own server, send 'Access-Control-Allow-Origin: *'), or on this site's "
+        "own origin."
+    )
+
+
+class ModelFilesError(WebLLMError):
+    """A file of the model's weights folder is missing or unreadable (not JSON)."""
+
+    kind = "model_files"
+    default_hint = (
+        "Check the weights URL: it must be the folder holding mlc-chat-config.json, "
+        "tensor-cache.json, the tokenizer and the weight shards. web-llm adds 'resolve/main/' "
+        "to a URL that has no '/resolve/<revision>/' in it (as on Hugging Face), so on your "
+        "own server put the files in a folder whose path ends in /resolve/main/."
+    )
+
+
+#: Where web-llm's prebuilt model libraries are, by version.
+_LIBS_URL = "https://github.com/mlc-ai/binary-mlc-llm-libs/tree/main/web-llm-models/"
+#: How web-llm names the model libraries it was built for (its ``modelVersion``).
+_VERSION = re.compile(r"v(\d+)_(\d+)_(\d+)")
+
+
+def _library_hint(expected_version: str | None, *, html: bool = False) -> str:
+    if html:
+        return (
+            "The model library URL returned a web page (often a 404 page), not a .wasm "
+            "file. Check the URL: it must point to the compiled model library itself."
+        )
+    if not expected_version:
+        return (
+            "The model library (.wasm) was built for another version of web-llm. Use a "
+            "library compiled for the web-llm version this app runs, or recompile the model."
+        )
+    match = _VERSION.search(expected_version)
+    npm = ".".join(match.groups()) if match else expected_version
+    return (
+        "The model library (.wasm) was built for another version of web-llm. This app runs "
+        f"web-llm {npm}, which expects model libraries of version {expected_version} "
+        "(web-llm's modelVersion): recompile the model with the MLC LLM release that "
+        "matches it, or use a library from "
+        f"{_LIBS_URL}{expected_version.split('/')[0]}."
+    )
+
+
+class ModelLibraryError(WebLLMError):
+    """The model library (``.wasm``) cannot be instantiated: it was built for another
+    web-llm version (``WebAssembly.LinkError``), or it is not a model library at all
+    (``WebAssembly.CompileError``), or it could not be downloaded.
+
+    ``expected_version`` is web-llm's ``modelVersion`` (e.g. ``"v0_2_86/base"``), named in
+    the hint when known.
+
+    >>> error = ModelLibraryError("LinkError: ...", expected_version="v0_2_86/base")
+    >>> "runs web-llm 0.2.86" in error.hint, "v0_2_86/base" in error.hint
+    (True, True)
+    """
+
+    kind = "model_library"
+    default_hint = _library_hint(None)
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        source_name: str | None = None,
+        expected_version: str | None = None,
+    ) -> None:
+        self.expected_version = expected_version
+        if hint is None and expected_version:
+            hint = _library_hint(expected_version)
+        super().__init__(message, hint=hint, source_name=source_name)
+
+
 class StorageQuotaError(WebLLMError):
     """The browser refused to store the model files."""
 
@@ -213,12 +304,18 @@ _BY_NAME: dict[str, type[WebLLMError]] = {
     "QuotaExceededError": StorageQuotaError,
     "NetworkError": NetworkError,
     "AbortError": LoadCancelledError,
+    # WebAssembly's, from instantiating the model library
+    "LinkError": ModelLibraryError,
+    "CompileError": ModelLibraryError,
     # our own kinds, so that a classified error can be classified again
     "LoadCancelledError": LoadCancelledError,
     "EngineCrashedError": EngineCrashedError,
     "WebGPUUnavailableError": WebGPUUnavailableError,
     "FeatureUnsupportedError": FeatureUnsupportedError,
     "StorageQuotaError": StorageQuotaError,
+    "ModelFilesError": ModelFilesError,
+    "ModelLibraryError": ModelLibraryError,
+    "CORSError": CORSError,
 }
 
 #: The web-llm error names :func:`classify` knows, for the contract test against web-llm.
@@ -230,11 +327,16 @@ WEBLLM_ERROR_NAMES: frozenset[str] = frozenset(
         "QuotaExceededError",
         "NetworkError",
         "AbortError",
+        "LinkError",
+        "CompileError",
         "LoadCancelledError",
         "EngineCrashedError",
         "WebGPUUnavailableError",
         "FeatureUnsupportedError",
         "StorageQuotaError",
+        "ModelFilesError",
+        "ModelLibraryError",
+        "CORSError",
     }
 )
 
@@ -268,6 +370,25 @@ def classify(name: str | None, message: str) -> WebLLMError:
             cls = NetworkError
         else:
             cls = EngineCrashedError
+        if name == "SyntaxError" and "json" in lowered:
+            # A model file that is not JSON: most often an HTML page where the weights'
+            # mlc-chat-config.json or tensor-cache.json should be.
+            return ModelFilesError(
+                f"a file of the model is not JSON ({message})",
+                hint=_NOT_JSON_HINT,
+                source_name=name,
+            )
+        if name == "TypeError" and "request failed" in lowered:
+            # web-llm stores the files with Cache.add(), which fails this way on any answer
+            # that is not 2xx (a 404 most often), without naming the URL.
+            return ModelFilesError(
+                f"a file of the model could not be downloaded: the server answered with an "
+                f"error status ({message})",
+                hint=_MISSING_HINT,
+                source_name=name,
+            )
+    if cls is ModelLibraryError and name == "CompileError" and _HTML_BYTES.search(lowered):
+        return ModelLibraryError(message, hint=_library_hint(None, html=True), source_name=name)
     if (
         cls is FeatureUnsupportedError
         and "shader-f16" not in lowered
@@ -279,3 +400,95 @@ def classify(name: str | None, message: str) -> WebLLMError:
         )
         return cls(message, hint=hint, source_name=name)
     return cls(message, source_name=name)
+
+
+_HTML_BYTES = re.compile(r"found 3c ")  # "expected magic word 00 61 73 6d, found 3c 21 ..."
+_MISSING_HINT = (
+    "Check the weights URL and the model library URL. web-llm reads the weights from "
+    "<weights URL>/resolve/main/ unless the URL already has '/resolve/<revision>/' in it "
+    "(as on Hugging Face): on your own server, put mlc-chat-config.json, tensor-cache.json, "
+    "the tokenizer and the shards in a folder whose path ends in /resolve/main/."
+)
+_NOT_JSON_HINT = (
+    "The URL serves a web page (or another file) instead of the model's JSON files: give "
+    "the folder that holds mlc-chat-config.json and tensor-cache.json (on Hugging Face, "
+    "https://huggingface.co/<user>/<model>, not a /blob/ or /tree/ page). web-llm adds "
+    "'resolve/main/' to a URL without '/resolve/<revision>/' in it."
+)
+_FILE_NAMES = {
+    "config": "mlc-chat-config.json",
+    "tensor_cache": "tensor-cache.json",
+    "library": "the model library",
+}
+
+
+def classify_probe(
+    probe: Mapping[str, Any], *, expected_version: str | None = None
+) -> WebLLMError | None:
+    """The typed error a failed download check of one model file stands for, or ``None``.
+
+    When web-llm's load fails in a way that does not say which file was at fault (its
+    worker reports ``TypeError: Failed to fetch`` for a CORS refusal and for a host that is
+    down alike, and ``Request failed`` for any 404), the web-llm adapter fetches the model's
+    files again from the page and describes each answer as ``probe``: ``file``
+    (``"config"``, ``"library"``, ``"tensor_cache"``, ``"tokenizer"``), ``url``, and
+    ``outcome``: ``"ok"``, ``"cors"`` (a no-cors request reaches the host, a CORS one is
+    refused), ``"unreachable"``, ``"status"`` (with ``status`` and ``status_text``),
+    ``"not_json"`` or ``"not_wasm"`` (with ``content_type`` and the body's ``head``).
+
+    >>> classify_probe({"file": "config", "url": "https://x.org/m/resolve/main/"
+    ...                 "mlc-chat-config.json", "outcome": "status", "status": 404}).kind
+    'model_files'
+    >>> classify_probe({"file": "library", "url": "https://x.org/l.wasm", "outcome": "cors"}).kind
+    'cors'
+    >>> classify_probe({"file": "config", "url": "https://x.org/c.json", "outcome": "ok"}) is None
+    True
+    """
+    outcome = probe.get("outcome")
+    file = str(probe.get("file", ""))
+    url = str(probe.get("url", ""))
+    what = _FILE_NAMES.get(file) or url.rsplit("/", 1)[-1] or "a model file"
+    library = file == "library"
+    if outcome == "cors":
+        return CORSError(
+            f"the browser blocked the download of {what} from {url}: the server does not "
+            "allow cross-origin requests (no Access-Control-Allow-Origin header)",
+            source_name="TypeError",
+        )
+    if outcome == "unreachable":
+        return NetworkError(
+            f"{what} could not be downloaded from {url}: the server did not answer",
+            hint="Check the URL's host name and port, and the network connection, then retry.",
+            source_name="TypeError",
+        )
+    if outcome == "status":
+        status = probe.get("status")
+        answer = f"HTTP {status} {probe.get('status_text') or ''}".strip()
+        if library:
+            return ModelLibraryError(
+                f"the model library was not found at {url} ({answer})",
+                hint="Check the model library URL: it must point to the compiled .wasm "
+                "file of this model.",
+                source_name="TypeError",
+            )
+        verb = "was not found at" if status == 404 else "could not be downloaded from"
+        return ModelFilesError(
+            f"{what} {verb} {url} ({answer})", hint=_MISSING_HINT, source_name="TypeError"
+        )
+    if outcome in ("not_json", "not_wasm"):
+        head = " ".join(str(probe.get("head") or "").split())[:40]
+        got = f"the server sent {probe.get('content_type') or 'no content type'}"
+        if head:
+            got += f" starting {head!r}"
+        if library:
+            return ModelLibraryError(
+                f"{url} is not a WebAssembly model library ({got})",
+                hint=_library_hint(expected_version, html=head.startswith("<")),
+                source_name="CompileError",
+            )
+        return ModelFilesError(
+            f"{what} at {url} is not JSON ({got})",
+            hint=_NOT_JSON_HINT,
+            source_name="SyntaxError",
+        )
+    return None

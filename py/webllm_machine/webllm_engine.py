@@ -27,6 +27,16 @@ How it works:
 * Chunks cross as JSON text (``JSON.stringify`` in JS, :func:`json.loads` in Python):
   plain dicts with ``None`` for JS ``null`` (``JsProxy.to_py`` would give
   ``pyodide.ffi.jsnull``), and no per-chunk proxy to destroy.
+* Custom models (records of ``engine_config["appConfig"]``) load like prebuilt ones. Their
+  relative URLs are resolved against the page (web-llm resolves ``model`` against nothing,
+  and ``model_lib`` against the worker's origin). When their load fails in a way web-llm
+  does not pin on a file (its worker says ``TypeError: Failed to fetch`` for a CORS refusal
+  and for a host that is down alike, and ``Request failed`` for any 404), the adapter
+  fetches the files again from the page, in web-llm's order (``mlc-chat-config.json``, the
+  model library, ``tensor-cache.json``), and raises what the first bad answer stands for
+  (:func:`~webllm_machine.errors.classify_probe`): :class:`~webllm_machine.errors.CORSError`,
+  :class:`~webllm_machine.errors.ModelFilesError`,
+  :class:`~webllm_machine.errors.ModelLibraryError` or :class:`NetworkError`.
 * The one Python callable handed to JS is the progress callback (a ``create_proxy``
   proxy, wrapped in a JS function that the bridge can detach); it is destroyed when the
   load fails or is cancelled, or at :meth:`WebLLMEngine.unload`. :attr:`live_proxies`
@@ -43,6 +53,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import js  # type: ignore[import-not-found]
 from pyodide.code import run_js  # type: ignore[import-not-found]
@@ -53,10 +64,14 @@ from .errors import (
     FeatureUnsupportedError,
     InvalidRequestError,
     LoadCancelledError,
+    ModelFilesError,
+    ModelLibraryError,
     ModelNotFoundError,
     NetworkError,
     WebGPUUnavailableError,
+    WebLLMError,
     classify,
+    classify_probe,
 )
 
 __all__ = [
@@ -81,6 +96,7 @@ WEBLLM_EXPORTS_USED: tuple[str, ...] = (
     "deleteModelAllInfoInCache",
     "deleteModelWasmInCache",
     "deleteChatConfigInCache",
+    "modelVersion",
 )
 #: The methods of web-llm's ``WebWorkerMLCEngine`` this adapter calls.
 WEBLLM_ENGINE_METHODS_USED: tuple[str, ...] = (
@@ -91,6 +107,10 @@ WEBLLM_ENGINE_METHODS_USED: tuple[str, ...] = (
 )
 
 _F16_ID = re.compile(r"q\d+f16")
+#: web-llm's cleanModelUrl(): a weights URL without "/resolve/<revision>/" gets "resolve/main/".
+_RESOLVED = re.compile(r".+/resolve/.+/")
+#: How long the page waits for each file when it checks a failed custom model's files.
+PROBE_TIMEOUT_S = 10.0
 _MODEL_TYPES = {0: "LLM", 1: "embedding", 2: "VLM"}
 
 # The bridge: plain JS, evaluated once per interpreter with pyodide.code.run_js.
@@ -197,6 +217,57 @@ _BRIDGE_JS = r"""
     modelList(webllm) {
       const config = webllm.prebuiltAppConfig;
       return JSON.stringify((config && config.model_list) || []);
+    },
+    modelVersion(webllm) {
+      return typeof webllm.modelVersion === "string" ? webllm.modelVersion : "";
+    },
+    // Fetch one model file as web-llm would (a CORS request), and describe the answer:
+    // {outcome: "ok" | "cors" | "unreachable" | "status" | "not_json" | "not_wasm", ...}.
+    // A CORS refusal and a host that is down both fail fetch() with "TypeError: Failed to
+    // fetch"; a no-cors request tells them apart (it reaches a host that is up).
+    async probe(url, expect, timeoutMs) {
+      const out = { url, outcome: "ok", status: 0, status_text: "", content_type: "", head: "" };
+      const get = (mode) =>
+        fetch(url, { mode, cache: "no-store", signal: AbortSignal.timeout(timeoutMs) });
+      let response;
+      try {
+        response = await get("cors");
+      } catch (e) {
+        try {
+          await get("no-cors");
+          out.outcome = "cors";
+        } catch (e2) {
+          out.outcome = "unreachable";
+        }
+        return out;
+      }
+      out.status = response.status;
+      out.status_text = response.statusText || "";
+      out.content_type = response.headers.get("content-type") || "";
+      const reader = response.body ? response.body.getReader() : null;
+      try {
+        // The first chunk is enough to tell JSON or wasm from an HTML page.
+        const { value } = reader ? await reader.read() : { value: undefined };
+        const bytes = value || new Uint8Array();
+        const head = new TextDecoder("latin1").decode(bytes.slice(0, 80));
+        if (!response.ok) {
+          out.outcome = "status";
+        } else if (expect === "wasm") {
+          const magic = [0x00, 0x61, 0x73, 0x6d];
+          if (!magic.every((b, i) => bytes[i] === b)) {
+            out.outcome = "not_wasm";
+            out.head = head;
+          }
+        } else if (expect === "json" && !/^\s*[[{]/.test(head)) {
+          out.outcome = "not_json";
+          out.head = head;
+        }
+      } catch (e) {
+        out.outcome = "unreachable";
+      } finally {
+        if (reader) reader.cancel().catch(() => {});
+      }
+      return out;
     },
     async gpuInfo() {
       const info = { available: false, reason: "", vendor: "", architecture: "", description: "",
@@ -317,6 +388,7 @@ class WebLLMEngine:
         self._live_proxies = 0
         self._interrupt_pending = False
         self._prebuilt: list[dict[str, Any]] | None = None
+        self._prebuilt_raw: list[dict[str, Any]] | None = None
 
     # -- introspection -------------------------------------------------------------------
 
@@ -358,17 +430,31 @@ class WebLLMEngine:
         if app_config is not None:
             return [_describe(r) for r in app_config.get("model_list", ())]
         if self._prebuilt is None:
-            raw = json.loads(str(_js_bridge().modelList(self.module)))
-            self._prebuilt = [_describe(r) for r in raw]
+            self._prebuilt = [_describe(r) for r in self._raw_prebuilt()]
         return [dict(r) for r in self._prebuilt]
+
+    def prebuilt_model_list(self) -> list[dict[str, Any]]:
+        """web-llm's ``prebuiltAppConfig.model_list``, as plain dicts (web-llm's own keys:
+        ``model``, ``model_id``, ``model_lib``, ``overrides``...). The client puts custom
+        models after these in ``appConfig.model_list``."""
+        return json.loads(json.dumps(self._raw_prebuilt()))  # type: ignore[no-any-return]
+
+    @property
+    def model_version(self) -> str:
+        """web-llm's ``modelVersion``: the model libraries it is built for (``v0_2_86/base``)."""
+        return str(_js_bridge().modelVersion(self.module))
+
+    def _raw_prebuilt(self) -> list[dict[str, Any]]:
+        if self._prebuilt_raw is None:
+            self._prebuilt_raw = json.loads(str(_js_bridge().modelList(self.module)))
+        return self._prebuilt_raw or []
 
     async def has_model_in_cache(
         self, model_id: str, app_config: Mapping[str, Any] | None = None
     ) -> bool:
         """Whether web-llm's cache holds ``model_id``'s weights (``hasModelInCache``)."""
-        result = await _js_bridge().call(
-            None, self.module, "hasModelInCache", _js([model_id, *_opt(app_config)])
-        )
+        args = _js([model_id, *_opt(_with_absolute_urls(app_config))])
+        result = await _js_bridge().call(None, self.module, "hasModelInCache", args)
         return bool(_raise_for(result))
 
     async def delete_model(
@@ -382,7 +468,7 @@ class WebLLMEngine:
         anyway: the wasm and the config are deleted alone.
         """
         bridge, module = _js_bridge(), self.module
-        args = _js([model_id, *_opt(app_config)])
+        args = _js([model_id, *_opt(_with_absolute_urls(app_config))])
         try:
             _raise_for(await bridge.call(None, module, "deleteModelAllInfoInCache", args))
         except NetworkError:
@@ -433,6 +519,9 @@ class WebLLMEngine:
                 "model records",
                 field="engine_config.appConfig",
             )
+        if app_config is not None:
+            app_config = _with_absolute_urls(app_config)
+            config["appConfig"] = app_config
 
         # 1. Preflight on the page, before any download: WebGPU, the record, its features.
         module = self.module
@@ -451,7 +540,12 @@ class WebLLMEngine:
                 "model list.",
                 source_name="ModelNotFoundError",
             )
-        _check_features(record, info, records)
+        raw = _raw_record(
+            app_config if app_config is not None else {"model_list": self._raw_prebuilt()},
+            model_id,
+        )
+        custom = raw is not None and self._is_custom(raw)
+        _check_features(record, info, records, custom=custom)
 
         # 2. The options as JS values (a bad value fails here, before any worker starts).
         config.pop("initProgressCallback", None)
@@ -498,7 +592,18 @@ class WebLLMEngine:
         if not result.ok:
             name, message = str(result.name), str(result.message)
             self._drop(session, name, message)
-            raise classify(name, message)
+            error = classify(name, message)
+            if name in ("LinkError", "CompileError") and raw is not None:
+                # web-llm's message names neither the file nor what it expected.
+                error = ModelLibraryError(
+                    f"the model library {raw.get('model_lib')} cannot be instantiated: {message}",
+                    hint=None if error.hint == error.default_hint else error.hint,
+                    source_name=name,
+                    expected_version=self.model_version,
+                )
+            if custom and raw is not None and app_config is not None:
+                error = await self._diagnose(model_id, raw, app_config, error)
+            raise error
         session.engine = result.value
         log.info("web-llm loaded %s in %.1f s", model_id, time.monotonic() - start)
 
@@ -555,6 +660,61 @@ class WebLLMEngine:
         session.close("LoadCancelledError", "the engine was unloaded")
 
     # -- internals -----------------------------------------------------------------------
+
+    def _is_custom(self, raw: Mapping[str, Any]) -> bool:
+        """True for a record that is not one of web-llm's prebuilt ones (by id and URLs)."""
+        model_id = raw.get("model_id")
+        for prebuilt in self._raw_prebuilt():
+            if prebuilt.get("model_id") == model_id:
+                return bool(
+                    prebuilt.get("model") != raw.get("model")
+                    or prebuilt.get("model_lib") != raw.get("model_lib")
+                )
+        return True
+
+    async def _diagnose(
+        self,
+        model_id: str,
+        raw: Mapping[str, Any],
+        app_config: Mapping[str, Any],
+        error: WebLLMError,
+    ) -> WebLLMError:
+        """Pin a custom model's failed load on the file at fault, when web-llm did not.
+
+        Fetches the model's files again from the page, in the order web-llm reads them,
+        and returns the error the first bad answer stands for (or ``error``). Files that
+        web-llm cached although they are bad (an HTML page for the config, a library that
+        does not link) are deleted from its cache, so that a retry downloads them again.
+        """
+        version = self.model_version
+        if isinstance(error, NetworkError | ModelFilesError):  # the file is not named
+            base = _weights_base(str(raw.get("model", "")))
+            checks = (
+                ("config", urljoin(base, "mlc-chat-config.json"), "json"),
+                ("library", str(raw.get("model_lib", "")), "wasm"),
+                ("tensor_cache", urljoin(base, "tensor-cache.json"), "json"),
+            )
+            bridge = _js_bridge()
+            for file, url, expect in checks:
+                answer = await bridge.probe(url, expect, int(PROBE_TIMEOUT_S * 1000))
+                probe = json.loads(str(js.JSON.stringify(answer)))
+                probe["file"] = file
+                found = classify_probe(probe, expected_version=version)
+                if found is not None:
+                    log.info("loading %s failed on %s: %s", model_id, file, probe)
+                    error = found
+                    break
+        helpers = []
+        if isinstance(error, ModelFilesError):
+            helpers.append("deleteChatConfigInCache")
+        if isinstance(error, ModelLibraryError):
+            helpers.append("deleteModelWasmInCache")
+        for helper in helpers:
+            args = _js([model_id, dict(app_config)])
+            result = await _js_bridge().call(None, self.module, helper, args)
+            if not result.ok:
+                log.warning("%s(%s) failed: %s", helper, model_id, result.message)
+        return error
 
     async def _chunks(
         self, session: _Session, request: dict[str, Any]
@@ -625,6 +785,41 @@ def _opt(app_config: Mapping[str, Any] | None) -> list[Any]:
     return [] if app_config is None else [dict(app_config)]
 
 
+def _weights_base(model_url: str) -> str:
+    """Where web-llm reads a model's weights from (its ``cleanModelUrl``): the URL with a
+    trailing slash, plus ``resolve/main/`` unless it has ``/resolve/<revision>/`` already."""
+    url = model_url if model_url.endswith("/") else model_url + "/"
+    return url if _RESOLVED.search(url) else url + "resolve/main/"
+
+
+def _with_absolute_urls(app_config: Mapping[str, Any] | None) -> Any:
+    """``app_config`` with the records' relative ``model``/``model_lib`` URLs made absolute
+    against the page (``document.baseURI``): web-llm's ``new URL(model)`` fails on a
+    relative URL, and it resolves ``model_lib`` against the worker's origin, not the page."""
+    if app_config is None:
+        return None
+    base = str(js.document.baseURI)
+    records = []
+    for record in app_config.get("model_list") or ():
+        if not isinstance(record, Mapping):  # web-llm will say what is wrong with it
+            records.append(record)
+            continue
+        record = dict(record)
+        for key in ("model", "model_lib"):
+            value = record.get(key)
+            if isinstance(value, str) and value and not urlsplit(value).scheme:
+                record[key] = urljoin(base, value)
+        records.append(record)
+    return {**app_config, "model_list": records}
+
+
+def _raw_record(app_config: Mapping[str, Any], model_id: str) -> dict[str, Any] | None:
+    for record in app_config.get("model_list") or ():
+        if isinstance(record, Mapping) and record.get("model_id") == model_id:
+            return dict(record)
+    return None
+
+
 def _needs_shader_f16(record: Mapping[str, Any]) -> bool:
     """True if the model needs WebGPU's shader-f16: declared in ``required_features``, or
     an f16 build (``q4f16_1``, ``q0f16``...), since web-llm does not declare it for all."""
@@ -633,7 +828,11 @@ def _needs_shader_f16(record: Mapping[str, Any]) -> bool:
 
 
 def _check_features(
-    record: Mapping[str, Any], info: Mapping[str, Any], records: list[dict[str, Any]]
+    record: Mapping[str, Any],
+    info: Mapping[str, Any],
+    records: list[dict[str, Any]],
+    *,
+    custom: bool = False,
 ) -> None:
     model_id = str(record["model_id"])
     if _needs_shader_f16(record) and not info.get("shader_f16"):
@@ -644,6 +843,12 @@ def _check_features(
             hint = (
                 "This browser's GPU does not offer the WebGPU feature shader-f16. "
                 f"Pick the q4f32 variant instead: {alternative}."
+            )
+        elif custom:
+            hint = (
+                "This browser's GPU does not offer the WebGPU feature shader-f16, which "
+                "this custom model needs (an f16 build). Compile it with a q4f32 "
+                "quantization (q4f32_1), or use a browser and GPU with shader-f16."
             )
         raise FeatureUnsupportedError(
             f"{model_id} needs the WebGPU feature shader-f16, which this browser's GPU "

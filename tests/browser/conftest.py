@@ -121,7 +121,9 @@ def new_page(server: StaticServer) -> Iterator[Callable[..., tuple[Page, PageLog
 
     def make(on: Browser) -> tuple[Page, PageLog]:
         log = PageLog(origin=server.origin)
-        context = on.new_context(base_url=server.origin)
+        # The app's service worker would answer from its cache, past page.route: tests that
+        # swap in the web-llm double need the network. test_offline.py allows it itself.
+        context = on.new_context(base_url=server.origin, service_workers="block")
         context.route(lambda url: not same_origin(url, server.origin), log.block_off_origin)
         context.on("request", log.on_request)
         context.on("requestfailed", log.on_request_failed)

@@ -128,6 +128,7 @@ def test_real_module_has_everything_the_adapter_uses(blank: Page) -> None:
         "deleteModelAllInfoInCache": "function",
         "deleteModelWasmInCache": "function",
         "deleteChatConfigInCache": "function",
+        "modelVersion": "string",
     }
     assert set(real["types"]) == set(EXPORTS_USED)
     assert real["methods"] == dict.fromkeys(ENGINE_METHODS_USED, "function")

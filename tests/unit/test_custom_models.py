@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
-from support import USER_HI
+from support import USER_HI, CatalogueEngine
 
 from webllm_machine import (
     BusyError,
@@ -13,38 +13,9 @@ from webllm_machine import (
     ModelNotFoundError,
     WebLLMClient,
 )
-from webllm_machine.testing import ScriptedEngine
 
 WEIGHTS = "https://models.example.org/MyLlama-q4f32_1-MLC/resolve/main/"
 LIBRARY = "https://models.example.org/libs/MyLlama-q4f32_1-ctx4k-webgpu.wasm"
-
-
-class CatalogueEngine(ScriptedEngine):
-    """A ScriptedEngine with a prebuilt catalogue, as the web-llm adapter has."""
-
-    PREBUILT: ClassVar[list[dict[str, Any]]] = [
-        {
-            "model_id": "Llama-3.2-1B-Instruct-q4f32_1-MLC",
-            "model": "https://hf/x/",
-            "model_lib": "https://libs/x.wasm",
-            "vram_required_MB": 1128.8,
-            "low_resource_required": True,
-        },
-    ]
-
-    def models(self) -> list[dict[str, Any]]:  # type: ignore[override]
-        return [
-            {
-                "model_id": e["model_id"],
-                "vram_required_MB": e["vram_required_MB"],
-                "low_resource_required": e["low_resource_required"],
-                "required_features": [],
-            }
-            for e in self.PREBUILT
-        ]
-
-    def prebuilt_model_list(self) -> list[dict[str, Any]]:
-        return [dict(e) for e in self.PREBUILT]
 
 
 @pytest.fixture

@@ -23,6 +23,14 @@
 //                                 // worker client delivers them, err.toString() strings;
 //                                 // "error": as Error objects with web-llm's `name`
 //     workerTimeoutMs: 10000,     // how long a load waits for the worker's answer
+//     tokens: 16000,              // benchmarks: generate this many tokens ("w0", " w1", ...),
+//                                 // cheaply, instead of `reply`
+//     tokenYield: "timeout",      // how a token without tokenDelayMs waits: "timeout" (default,
+//                                 // setTimeout(0), clamped to 4 ms once nested), "message" (one
+//                                 // task per token through a MessageChannel, no clamp: like
+//                                 // web-llm's worker client, one message per chunk), "none"
+//                                 // (microtasks only)
+//     recordCalls: false,         // benchmarks: do not record calls (default true)
 //   };
 // and it records every call in globalThis.__webllmDouble.calls: {fn, ...details}.
 //
@@ -63,10 +71,35 @@ const config = () => {
 };
 
 const record = (fn, details = {}) => {
-  config().calls.push({ fn, ...details });
+  const c = config();
+  if (c.recordCalls === false) return;
+  c.calls.push({ fn, ...details });
 };
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// The next task, through a MessageChannel: no 4 ms clamp, unlike nested setTimeout(0).
+let channel = null;
+const waiting = [];
+const nextTask = () => new Promise((resolve) => {
+  if (channel === null) {
+    channel = new MessageChannel();
+    channel.port1.onmessage = () => waiting.shift()?.();
+  }
+  waiting.push(resolve);
+  channel.port2.postMessage(0);
+});
+
+// The pause before each token: tokenDelayMs if set, else as tokenYield says.
+const tokenPause = (c) => {
+  if (c.tokenDelayMs) return sleep(c.tokenDelayMs);
+  if (c.tokenYield === "message") return nextTask();
+  if (c.tokenYield === "none") return undefined;
+  return sleep(0);
+};
+
+// The i-th token of a generated reply (the `tokens: N` option).
+const generatedToken = (i) => (i === 0 ? "w0" : ` w${i}`);
 const never = () => new Promise(() => {});
 
 const makeError = (name, message) => {
@@ -89,8 +122,11 @@ const jsonable = (value) => {
   }
 };
 
+// web-llm's modelVersion: the model libraries web-llm 0.2.86 is built for.
+export const modelVersion = "v0_2_86/base";
+
 const MODEL_LIB_PREFIX =
-  "https://raw.githubusercontent.com/mlc-ai/binary-mlc-llm-libs/main/web-llm-models/v0_2_86/base";
+  `https://raw.githubusercontent.com/mlc-ai/binary-mlc-llm-libs/main/web-llm-models/${modelVersion}`;
 
 // Records copied from web-llm 0.2.86's prebuiltAppConfig (the contract test compares them).
 export const prebuiltAppConfig = {
@@ -324,7 +360,9 @@ export class WebWorkerMLCEngine {
   async *generate(request) {
     const c = config();
     const reply = c.reply ?? "Hello! How can I help you today?";
-    const tokens = Array.isArray(reply) ? reply : tokenize(reply);
+    const generated = Number.isInteger(c.tokens) && c.tokens >= 0;
+    const tokens = generated ? null : (Array.isArray(reply) ? reply : tokenize(reply));
+    const total = generated ? c.tokens : tokens.length;
     const failAfter = c.deviceLostAfter ?? c.failStreamAfter;
     const failWith = c.deviceLostAfter !== undefined ? "DeviceLostError" : (c.failStreamWith ?? "DeviceLostError");
     const id = `chatcmpl-${crypto.randomUUID()}`;
@@ -335,8 +373,10 @@ export class WebWorkerMLCEngine {
     let sent = 0;
     let finishReason = "stop";
     let firstTokenAt;
-    for (const token of tokens) {
-      await sleep(c.tokenDelayMs ?? 0);
+    for (let i = 0; i < total; i++) {
+      const token = generated ? generatedToken(i) : tokens[i];
+      const pause = tokenPause(c);
+      if (pause !== undefined) await pause;
       await this.alive();
       if (this.interruptSignal) {
         finishReason = "abort";

@@ -335,6 +335,93 @@ SCENARIOS: dict[str, Callable[..., Awaitable[Any]]] = {
 }
 
 
+# -- custom models (tests/browser/test_custom_models.py) -----------------------------------
+
+
+async def prebuilt() -> Any:
+    """The adapter's prebuilt_model_list() and model_version, on the real module."""
+    eng = WebLLMEngine(worker_url=WORKER_URL)
+    records = eng.prebuilt_model_list()
+    return {"records": records, "model_version": eng.model_version}
+
+
+async def load_custom(models: list[dict[str, Any]], model_id: str, timeout_s: float = 60) -> Any:
+    """Add custom models with ``client.add_model(**m)`` (``origin`` defaults to the page's),
+    then load ``model_id`` through the client, as the app does."""
+    global client, engine
+    engine = WebLLMEngine(worker_url=WORKER_URL)
+    client = WebLLMClient(engine=engine)
+    progress.clear()
+    states.clear()
+    for model in models:
+        client.add_model(**{"origin": str(js.location.origin), **model})
+    result = await outcome(client.load_model(model_id), timeout_s)
+    return {"load": result, **status()}
+
+
+SCENARIOS.update({f.__name__: f for f in (prebuilt, load_custom)})
+
+
+# -- benchmarks (bench/memory.py, tests/browser/test_bench_harness.py) ---------------------
+
+_bench: dict[str, Any] = {}
+
+
+def _py_counts() -> dict[str, int]:
+    import gc
+    import sys
+
+    gc.collect()
+    return {"py_objects": len(gc.get_objects()), "py_blocks": sys.getallocatedblocks()}
+
+
+async def cycles(model_id: str, n: int = 10, text: str = "Hi") -> Any:
+    """``n`` cycles of load -> chat -> teardown on one client of its own (kept between
+    calls), then ``reset()`` (the conversation is state, not a leak). Returns the adapter's
+    live proxies after each teardown, each reply's completion tokens and Python's counts.
+
+    No timeouts here (the caller has its own): an ``asyncio.wait_for`` leaves its timer's
+    handle alive under Pyodide until the delay has passed, which a memory count would see."""
+    if "client" not in _bench:
+        _bench["engine"] = WebLLMEngine(worker_url=WORKER_URL)
+        _bench["client"] = WebLLMClient(engine=_bench["engine"])
+    bench_client: WebLLMClient = _bench["client"]
+    bench_engine: WebLLMEngine = _bench["engine"]
+    proxies: list[int] = []
+    tokens: list[int | None] = []
+    for i in range(n):
+        steps = (
+            ("load", lambda: bench_client.load_model(model_id)),
+            ("chat", lambda: bench_client.start_chat([{"role": "user", "content": text}])),
+            ("teardown", lambda: bench_client.teardown()),
+        )
+        for step, make in steps:
+            try:
+                value = await make()
+            except BaseException as exc:  # reported to the caller
+                return {"ok": False, "cycle": i, "step": step, "error": error_info(exc)}
+            if step == "chat":
+                usage = value.usage
+                tokens.append(None if usage is None else usage.completion_tokens)
+        proxies.append(bench_engine.live_proxies)
+    await bench_client.reset()
+    return {
+        "ok": True,
+        "proxies_after_each_teardown": proxies,
+        "completion_tokens": tokens,
+        "state": bench_client.get_state().value,
+        **_py_counts(),
+    }
+
+
+async def py_objects() -> Any:
+    """Python's live objects (``len(gc.get_objects())``) and allocated blocks."""
+    return _py_counts()
+
+
+SCENARIOS.update({f.__name__: f for f in (cycles, py_objects)})
+
+
 async def run(name: str, kwargs_json: str = "{}") -> str:
     try:
         value = await SCENARIOS[name](**json.loads(kwargs_json))

@@ -1,0 +1,705 @@
+#!/usr/bin/env python3
+"""Streaming overhead: the app's whole path per token against a plain-JS loop.
+
+The web-llm double (tests/browser/doubles/web-llm-double.js) emits N generated tokens
+with no delay (``tokens: N``); by default each token is one task (``tokenYield:
+"message"``, a MessageChannel round, as web-llm's worker client gets one message per
+chunk; ``--yield none`` uses microtasks only, ``timeout`` the double's setTimeout(0)).
+
+* **app**: the real UI, in index.html with the double routed in: a model is loaded (click
+  Load), then for each sample a prompt is typed and Send clicked; the time runs from the
+  click event (a capture listener on the document) to ``#app[data-state]`` back to
+  ``ready`` (a MutationObserver), so it covers adapter -> machine -> subscribers ->
+  rendered DOM, and the event handler. The conversation is cleared between samples
+  (``client.clear_chat()`` through the page's interpreter), so every sample starts alike.
+* **baseline**: in the same page and run, a plain-JS loop imports the same double module,
+  calls ``CreateWebWorkerMLCEngine`` (its own worker), iterates
+  ``chat.completions.create({stream: true})`` and appends each delta to a text node in
+  an element of the same list, then forces a layout.
+
+Samples alternate (app, baseline) for each N. Targets: overhead (app - baseline) <= 100 us
+per token; app time per token at the largest N <= 1.25 x at the smallest (linear).
+
+``--breakdown N`` also runs, in the same page, layers of the path driven from Python (each
+on its own WebLLMEngine and worker): the adapter alone, the adapter plus a DOM append per
+token, the client (machine) with no subscriber, with a no-op subscriber, and with the app's
+own ``render`` subscribed; the differences between layers split the cost per token.
+``--profile`` adds a cProfile of one UI sample (top functions by own time) and a Chrome
+CPU profile of another (self time by script), written to bench/results/.
+
+Usage: python3 bench/stream.py [--tokens 1000,4000,16000] [--repeats 3] [--breakdown 4000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (
+    DOUBLE_MODEL,
+    RESULTS,
+    HarnessError,
+    environment,
+    launch,
+    median,
+    new_context,
+    open_with_double,
+    py,
+    row,
+    summarize_cpu_profile,
+    write_json,
+)
+from helpers import (
+    VENDOR_MANIFEST,
+    StaticServer,
+    serve,
+)
+from playwright.sync_api import Browser, Page, sync_playwright
+
+TARGET_OVERHEAD_US = 100.0
+#: The diagnostic baseline's block size: a new <div> every this many characters.
+BLOCK_CHARS = 2000
+SIDES = ("app", "baseline", "baseline_blocks")
+TARGET_LINEARITY = 1.25
+PROMPT = "Tell me a long story."
+SAMPLE_TIMEOUT_MS = 600_000
+
+# Records the click on Send and the return of #app[data-state] to "ready" after "chatting".
+STREAM_PROBE = """
+(() => {
+  const s = window.__benchStream = { clickAt: null, chattingAt: null, doneAt: null };
+  document.addEventListener("click", (event) => {
+    if (event.target && event.target.id === "send-button") {
+      s.clickAt = performance.now(); s.chattingAt = null; s.doneAt = null;
+    }
+  }, true);
+  new MutationObserver(() => {
+    const app = document.getElementById("app");
+    if (!app || s.clickAt === null || s.doneAt !== null) return;
+    const state = app.dataset.state;
+    if (state === "chatting" && s.chattingAt === null) s.chattingAt = performance.now();
+    if (state === "ready" && s.chattingAt !== null) s.doneAt = performance.now();
+  }).observe(document, { subtree: true, attributes: true, attributeFilter: ["data-state"] });
+})();
+"""
+
+# The plain-JS baseline: the same double, its own engine and worker, a text node.
+BASELINE_JS = """
+async ({ n, modelId, prompt, blockChars }) => {
+  const webllm = await import(new URL("/static/vendor/web-llm/index.js", location.origin).href);
+  if (!window.__benchBaseline) {
+    const worker = new Worker(new URL("/static/js/webllm-worker.js", location.origin),
+                              { type: "module" });
+    window.__benchBaseline = await webllm.CreateWebWorkerMLCEngine(worker, modelId);
+  }
+  const engine = window.__benchBaseline;
+  globalThis.__webllmDouble.tokens = n;
+  const item = document.createElement("li");
+  item.className = "message message-assistant";
+  const body = document.createElement("div");
+  body.className = "bubble-text";
+  // blockChars 0: one text node (the baseline); else a new block every blockChars chars.
+  let text = document.createTextNode("");
+  const block = () => {
+    const div = document.createElement("div");
+    text = document.createTextNode("");
+    div.append(text);
+    body.append(div);
+  };
+  if (blockChars) block(); else body.append(text);
+  item.append(body);
+  document.getElementById("messages").append(item);
+  const start = performance.now();
+  const chunks = await engine.chat.completions.create({
+    messages: [{ role: "user", content: prompt }],
+    stream: true,
+    stream_options: { include_usage: true },
+  });
+  let tokens = 0;
+  for await (const chunk of chunks) {
+    const delta = chunk.choices[0]?.delta?.content;
+    if (delta) {
+      if (blockChars && text.length >= blockChars) block();
+      text.appendData(delta);
+      tokens += 1;
+    }
+  }
+  body.getBoundingClientRect();  // the text laid out, as the app's is by the next frame
+  const elapsed = performance.now() - start;
+  const chars = body.textContent.length;
+  item.remove();
+  return { ms: elapsed, tokens, chars };
+}
+"""
+
+# Layers of the path, driven from Python in the page (see the module docstring).
+BREAKDOWN_PY = """
+import json as _json
+import js as _js
+from webllm_machine import WebLLMClient as _Client
+from webllm_machine.webllm_engine import WebLLMEngine as _Engine
+
+async def _bench_layer(layer, model, n, prompt):
+    _js.globalThis.__webllmDouble.tokens = n
+    request = {"messages": [{"role": "user", "content": prompt}], "stream": True,
+               "stream_options": {"include_usage": True}}
+    eng = _Engine()
+    tokens = 0
+    node = None
+    if layer in ("adapter", "adapter+dom"):
+        await eng.load(model)
+        if layer == "adapter+dom":
+            holder = _js.document.createElement("div")
+            node = _js.document.createTextNode("")
+            holder.append(node)
+            _js.document.getElementById("messages").append(holder)
+        start = _js.performance.now()
+        async for chunk in eng.stream(request):
+            choices = chunk.get("choices") or ()
+            if choices:
+                delta = (choices[0].get("delta") or {}).get("content")
+                if delta:
+                    tokens += 1
+                    if node is not None:
+                        node.appendData(delta)
+        if node is not None:
+            holder.getBoundingClientRect()
+        elapsed = _js.performance.now() - start
+        if node is not None:
+            holder.remove()
+        await eng.unload()
+        return _json.dumps({"ms": elapsed, "tokens": tokens})
+    if layer.startswith("proto:"):
+        eng = _BatchedEngine(eng, paced="frame-batched" in layer)
+    if layer in ("proto: batched adapter", "proto: frame-batched adapter"):
+        await eng.load(model)
+        start = _js.performance.now()
+        async for chunk in eng.stream(request):
+            choices = chunk.get("choices") or ()
+            if choices and (choices[0].get("delta") or {}).get("content"):
+                tokens += 1
+        elapsed = _js.performance.now() - start
+        await eng.unload()
+        return _json.dumps({"ms": elapsed, "tokens": tokens})
+    client = _Client(engine=eng)
+    frame = None
+    unsubscribe = None
+    if layer == "client+noop":
+        client.subscribe(lambda snap: None)
+    elif layer == "client+render":
+        client.subscribe(render)  # the app's own subscriber (py/main.py's render)
+    elif layer in ("proto: batched client+frame render",
+                   "proto: frame-batched client+frame render"):
+        frame = _FrameRender()
+        unsubscribe = client.subscribe(frame)
+    await client.load_model(model)
+    start = _js.performance.now()
+    result = await client.start_chat([{"role": "user", "content": prompt}])
+    if frame is not None:
+        await frame.flush()
+    elapsed = _js.performance.now() - start
+    tokens = result.usage.completion_tokens if result.usage else -1
+    if frame is not None:
+        unsubscribe()
+        await frame.flush()  # a frame still pending runs before its callback goes
+        frame.close()
+    await client.reset()
+    if layer != "client" and layer != "client+noop":
+        render(client.get_state())
+        render(globals()["client"].get_state())
+    return _json.dumps({"ms": elapsed, "tokens": tokens})
+
+
+# -- prototypes of the recommended changes (bench only; the library is untouched) --------
+from pyodide.code import run_js as _run_js
+from pyodide.ffi import create_proxy as _create_proxy
+from webllm_machine.webllm_engine import _js as _to_js
+
+# A JS pump: pulls the stream eagerly into a queue; take() hands over every chunk queued
+# so far, as one JSON text (one await per batch instead of one per token).
+_pump = _run_js('''
+(engine, request, paced) => {
+  const queue = [];
+  let wake = null, done = false, error = null;
+  const notify = () => { if (wake) { const w = wake; wake = null; w(); } };
+  (async () => {
+    try {
+      const chunks = await engine.chat.completions.create(request);
+      for await (const chunk of chunks) { queue.push(chunk); notify(); }
+    } catch (e) { error = String(e); }
+    done = true;
+    notify();
+  })();
+  const flush = () => {
+    const chunks = queue.splice(0);
+    return JSON.stringify({ chunks, done: done && queue.length === 0, error });
+  };
+  const now = () => (queue.length || done) ? Promise.resolve(flush())
+                                            : new Promise((r) => { wake = () => r(flush()); });
+  // paced: hand over at most once per animation frame (and at once when a frame found
+  // nothing queued and a chunk then arrives).
+  const perFrame = () => new Promise((r) => {
+    requestAnimationFrame(() => {
+      if (queue.length || done) r(flush());
+      else wake = () => r(flush());
+    });
+  });
+  return { take: paced ? perFrame : now };
+}
+''')
+_two_frames = _run_js(
+    "() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))"
+)
+
+
+class _BatchedEngine:
+    # WebLLMEngine, but its stream drains the JS pump's batches (prototype).
+
+    def __init__(self, inner, paced=False):
+        self.inner = inner
+        self.paced = paced
+
+    async def load(self, model_id, **kwargs):
+        await self.inner.load(model_id, **kwargs)
+
+    def stream(self, request):
+        return self._chunks(dict(request))
+
+    async def _chunks(self, request):
+        pump = _pump(self.inner._session.engine, _to_js(request), self.paced)
+        while True:
+            batch = _json.loads(await pump.take())
+            for chunk in batch["chunks"]:
+                yield chunk
+            if batch["error"]:
+                raise RuntimeError(batch["error"])
+            if batch["done"]:
+                return
+
+    def interrupt(self):
+        self.inner.interrupt()
+
+    async def reset_chat(self):
+        await self.inner.reset_chat()
+
+    async def unload(self):
+        await self.inner.unload()
+
+
+class _FrameRender:
+    # A subscriber that renders the latest snapshot once per animation frame (prototype).
+
+    def __init__(self):
+        self.latest = None
+        self.pending = False
+        self.callback = _create_proxy(self._frame)
+
+    def __call__(self, snap):
+        self.latest = snap
+        if not self.pending:
+            self.pending = True
+            _js.requestAnimationFrame(self.callback)
+
+    def _frame(self, _now):
+        self.pending = False
+        render(self.latest)
+
+    async def flush(self):
+        await _two_frames()
+
+    def close(self):
+        self.callback.destroy()
+"""
+
+LAYERS = ("adapter", "adapter+dom", "client", "client+noop", "client+render")
+#: Prototypes of the recommended changes, measured the same way (bench-only code).
+PROTOTYPES = (
+    "proto: batched adapter",
+    "proto: batched client+frame render",
+    "proto: frame-batched adapter",
+    "proto: frame-batched client+frame render",
+)
+
+
+class Metrics:
+    """Chrome's main-thread counters (CDP Performance.getMetrics): CPU time of the page's
+    main thread, and the time spent in style and layout. CPU time holds up better than
+    wall time when other processes share the cores."""
+
+    KEYS = (
+        "ThreadTime",
+        "TaskDuration",
+        "LayoutDuration",
+        "RecalcStyleDuration",
+        "LayoutCount",
+        "RecalcStyleCount",
+    )
+
+    def __init__(self, page: Page) -> None:
+        self.cdp = page.context.new_cdp_session(page)
+        self.cdp.send("Performance.enable", {"timeDomain": "threadTicks"})
+
+    def read(self) -> dict[str, float]:
+        metrics = self.cdp.send("Performance.getMetrics")["metrics"]
+        return {m["name"]: float(m["value"]) for m in metrics if m["name"] in self.KEYS}
+
+    @staticmethod
+    def delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+        d = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in Metrics.KEYS}
+        return {
+            "cpu_ms": d["ThreadTime"] * 1000,
+            "task_ms": d["TaskDuration"] * 1000,
+            "layout_ms": d["LayoutDuration"] * 1000,
+            "style_ms": d["RecalcStyleDuration"] * 1000,
+            "layouts": d["LayoutCount"],
+            "style_recalcs": d["RecalcStyleCount"],
+        }
+
+
+def _load_model(page: Page) -> None:
+    page.select_option("#model-select", DOUBLE_MODEL)
+    page.click("#load-button")
+    page.wait_for_selector('#app[data-state="ready"]', state="attached")
+
+
+def app_sample(page: Page, n: int, metrics: Metrics | None = None) -> dict[str, float]:
+    """One UI sample: type, click Send, until data-state is back to ready."""
+    page.evaluate("(n) => { globalThis.__webllmDouble.tokens = n; }", n)
+    page.fill("#prompt", PROMPT)
+    before = metrics.read() if metrics else None
+    page.click("#send-button")
+    page.wait_for_function(
+        "window.__benchStream.doneAt !== null", polling=100, timeout=SAMPLE_TIMEOUT_MS
+    )
+    after = metrics.read() if metrics else None
+    s = page.evaluate("({...window.__benchStream})")
+    chars = page.evaluate(
+        "() => { const b = document.querySelectorAll('.message-assistant .bubble-text');"
+        " return b.length ? b[b.length - 1].textContent.length : -1; }"
+    )
+    expected = expected_chars(n)
+    if chars != expected:
+        raise HarnessError(f"app sample N={n}: the reply has {chars} characters, not {expected}")
+    py(page, "await client.clear_chat()")
+    return {
+        "ms": s["doneAt"] - s["clickAt"],
+        "to_chatting_ms": s["chattingAt"] - s["clickAt"],
+        **(Metrics.delta(before, after) if before and after else {}),
+    }
+
+
+def baseline_sample(
+    page: Page, n: int, metrics: Metrics | None = None, block_chars: int = 0
+) -> dict[str, float]:
+    before = metrics.read() if metrics else None
+    out = page.evaluate(
+        BASELINE_JS,
+        {"n": n, "modelId": DOUBLE_MODEL, "prompt": PROMPT, "blockChars": block_chars},
+    )
+    after = metrics.read() if metrics else None
+    if out["tokens"] != n or out["chars"] != expected_chars(n):
+        raise HarnessError(f"baseline sample N={n}: {out}")
+    return {"ms": float(out["ms"]), **(Metrics.delta(before, after) if before and after else {})}
+
+
+def expected_chars(n: int) -> int:
+    return sum(len("w0" if i == 0 else f" w{i}") for i in range(n))
+
+
+def breakdown(
+    page: Page, n: int, repeats: int, metrics: Metrics, prototypes: bool = True
+) -> dict[str, Any]:
+    """Each layer of the path in turn (see the module docstring), ``repeats`` times,
+    plus the plain-JS baseline and the UI, interleaved: us per token, wall and CPU."""
+    py(page, BREAKDOWN_PY)
+    names = ("plain JS", *LAYERS, "UI", *(PROTOTYPES if prototypes else ()))
+    wall: dict[str, list[float]] = {name: [] for name in names}
+    cpu: dict[str, list[float]] = {name: [] for name in names}
+    for _ in range(repeats):
+        for name in names:
+            if name == "plain JS":
+                out = baseline_sample(page, n, metrics)
+            elif name == "UI":
+                out = app_sample(page, n, metrics)
+            else:
+                before = metrics.read()
+                data = json.loads(
+                    py(page, f"await _bench_layer({name!r}, {DOUBLE_MODEL!r}, {n}, {PROMPT!r})")
+                )
+                out = {"ms": data["ms"], **Metrics.delta(before, metrics.read())}
+                if data["tokens"] != n:
+                    raise HarnessError(f"breakdown layer {name}: {data}")
+            wall[name].append(out["ms"] * 1000 / n)
+            cpu[name].append(out["cpu_ms"] * 1000 / n)
+    return {
+        "tokens": n,
+        "layers": list(names),
+        "wall_us_per_token": wall,
+        "cpu_us_per_token": cpu,
+        "median_wall_us": {k: median(v) for k, v in wall.items()},
+        "median_cpu_us": {k: median(v) for k, v in cpu.items()},
+    }
+
+
+def cprofile_sample(page: Page, n: int, top: int = 40) -> str:
+    py(page, "import cProfile as _cp; _bench_prof = _cp.Profile(); _bench_prof.enable()")
+    app_sample(page, n)
+    return str(
+        py(
+            page,
+            "_bench_prof.disable()\n"
+            "import io as _io, pstats as _ps\n"
+            "_s = _io.StringIO()\n"
+            f"_ps.Stats(_bench_prof, stream=_s).sort_stats('tottime').print_stats({top})\n"
+            "_s.getvalue()",
+        )
+    )
+
+
+def cpu_profile_sample(page: Page, n: int) -> dict[str, Any]:
+    """A Chrome CPU profile of one UI sample: self time by script and by function."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Profiler.enable")
+    cdp.send("Profiler.setSamplingInterval", {"interval": 200})
+    cdp.send("Profiler.start")
+    app_sample(page, n)
+    profile = cdp.send("Profiler.stop")["profile"]
+    cdp.detach()
+    return summarize_cpu_profile(profile)
+
+
+def measure(
+    browser: Browser,
+    server: StaticServer,
+    *,
+    ns: list[int],
+    repeats: int,
+    yield_mode: str,
+    breakdown_n: int | None,
+    profile_n: int | None,
+    log: Any = print,
+    warmup: int = 200,
+) -> dict[str, Any]:
+    off: list[str] = []
+    context = new_context(browser, server, off)
+    started = time.monotonic()
+    result: dict[str, Any] = {}
+    try:
+        double = {
+            "tokens": 10,
+            "tokenYield": yield_mode,
+            "recordCalls": False,
+            "loadSteps": 2,
+            "workerTimeoutMs": 120_000,
+        }
+        page = open_with_double(context, double)
+        page.add_init_script(STREAM_PROBE)
+        page.evaluate(STREAM_PROBE)
+        _load_model(page)
+        metrics = Metrics(page)
+        # Warm-up (JIT, lazy imports), on both paths.
+        app_sample(page, warmup)
+        baseline_sample(page, warmup)
+        samples: dict[str, dict[str, list[dict[str, float]]]] = {
+            side: {str(n): [] for n in ns} for side in SIDES
+        }
+        for rep in range(repeats):
+            for n in ns:
+                a = app_sample(page, n, metrics)
+                b = baseline_sample(page, n, metrics)
+                c = baseline_sample(page, n, metrics, block_chars=BLOCK_CHARS)
+                samples["app"][str(n)].append(a)
+                samples["baseline"][str(n)].append(b)
+                samples["baseline_blocks"][str(n)].append(c)
+                log(
+                    f"  stream N={n} rep {rep + 1}/{repeats}: app {a['ms']:.0f} ms "
+                    f"(cpu {a['cpu_ms']:.0f}), plain JS {b['ms']:.1f} ms (cpu {b['cpu_ms']:.1f}),"
+                    f" plain JS in blocks {c['ms']:.1f} ms"
+                )
+        result.update(
+            what="ms from the click on Send to data-state ready (app) / from create() to the "
+            "last delta appended and laid out (baseline); cpu_ms: the page's main-thread CPU time",
+            tokens=ns,
+            repeats=repeats,
+            token_yield=yield_mode,
+            samples=samples,
+        )
+        if breakdown_n:
+            bd = breakdown(page, breakdown_n, max(1, min(repeats, 3)), metrics)
+            result["breakdown"] = bd
+            log(
+                f"  breakdown at N={breakdown_n} (us/token wall | cpu): "
+                + ", ".join(
+                    f"{k} {bd['median_wall_us'][k]:.0f} | {bd['median_cpu_us'][k]:.0f}"
+                    for k in bd["layers"]
+                )
+            )
+        if profile_n:
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            (RESULTS / "stream_cprofile.txt").write_text(cprofile_sample(page, profile_n))
+            result["cprofile_file"] = "bench/results/stream_cprofile.txt"
+            result["cpu_profile"] = cpu_profile_sample(page, profile_n)
+        errors = page.__dict__.get("bench_errors", [])
+        if errors:
+            raise HarnessError(f"page errors: {errors}")
+    finally:
+        context.close()
+    if off:
+        raise HarnessError(f"requests left {server.origin}: {off}")
+    result["duration_s"] = round(time.monotonic() - started, 1)
+    result["summary"] = summarize(result)
+    return result
+
+
+def summarize(result: dict[str, Any]) -> dict[str, Any]:
+    ns: list[int] = result["tokens"]
+    out: dict[str, Any] = {}
+    for key in ("ms", "cpu_ms"):
+        per: dict[str, dict[str, float]] = {side: {} for side in SIDES}
+        for side in SIDES:
+            for n in ns:
+                values = [sample[key] for sample in result["samples"][side][str(n)]]
+                per[side][str(n)] = median(values) * 1000 / n
+        lo, hi = str(min(ns)), str(max(ns))
+        out["wall" if key == "ms" else "cpu"] = {
+            "us_per_token": per,
+            "overhead_us_per_token": {
+                str(n): per["app"][str(n)] - per["baseline"][str(n)] for n in ns
+            },
+            "linearity_app": per["app"][hi] / per["app"][lo],
+            "linearity_baseline": per["baseline"][hi] / per["baseline"][lo],
+            "linearity_baseline_blocks": per["baseline_blocks"][hi] / per["baseline_blocks"][lo],
+        }
+    layout: dict[str, dict[str, dict[str, float]]] = {}
+    for side in SIDES:
+        layout[side] = {}
+        for n in ns:
+            got = result["samples"][side][str(n)]
+            layout[side][str(n)] = {
+                "layout_ms": median([s["layout_ms"] for s in got]),
+                "style_ms": median([s["style_ms"] for s in got]),
+                "layouts": median([s["layouts"] for s in got]),
+                "cpu_ms": median([s["cpu_ms"] for s in got]),
+            }
+    out["layout_style"] = layout
+    out["smallest"], out["largest"] = min(ns), max(ns)
+    return out
+
+
+def rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    s = result["summary"]
+    wall, cpu = s["wall"], s["cpu"]
+    out = []
+    for n in result["tokens"]:
+        key = str(n)
+        ov = wall["overhead_us_per_token"][key]
+        out.append(
+            row(
+                "stream",
+                f"time per token, N={n}",
+                wall["us_per_token"]["app"][key],
+                wall["us_per_token"]["baseline"][key],
+                "us",
+                target=f"overhead <= {TARGET_OVERHEAD_US:.0f} us",
+                met=ov <= TARGET_OVERHEAD_US,
+                note=f"overhead {ov:.0f} us/token; main-thread CPU "
+                f"{cpu['us_per_token']['app'][key]:.0f} vs "
+                f"{cpu['us_per_token']['baseline'][key]:.0f}"
+                " us/token",
+            )
+        )
+    lo, hi = s["smallest"], s["largest"]
+    if hi != lo:
+        out.append(
+            row(
+                "stream",
+                f"per-token time N={hi} / N={lo}",
+                wall["linearity_app"],
+                wall["linearity_baseline"],
+                "x",
+                ratio=wall["linearity_app"],
+                target=f"app <= {TARGET_LINEARITY}",
+                met=wall["linearity_app"] <= TARGET_LINEARITY,
+                note=f"ratio = the app's; its CPU time {cpu['linearity_app']:.2f}x; "
+                f"app layout {s['layout_style']['app'][str(lo)]['layout_ms']:.0f} ms at "
+                f"N={lo} -> {s['layout_style']['app'][str(hi)]['layout_ms']:.0f} ms at N={hi}",
+            )
+        )
+        out.append(
+            row(
+                "stream",
+                f"plain JS per-token time N={hi} / N={lo}",
+                wall["linearity_baseline"],
+                wall["linearity_baseline_blocks"],
+                "x",
+                ratio=None,
+                note=f"app column: one text node (the baseline above); baseline column: the "
+                f"same loop starting a new block every {BLOCK_CHARS} characters "
+                f"({wall['us_per_token']['baseline_blocks'][str(hi)]:.0f} us/token at N={hi}); "
+                f"plain-JS layout at N={hi}: "
+                f"{s['layout_style']['baseline'][str(hi)]['layout_ms']:.0f} ms vs "
+                f"{s['layout_style']['baseline_blocks'][str(hi)]['layout_ms']:.0f} ms",
+            )
+        )
+    bd = result.get("breakdown")
+    if bd:
+        w = bd["median_wall_us"]
+        c = bd["median_cpu_us"]
+        note = "; ".join(f"{k} {w[k]:.0f}/{c[k]:.0f}" for k in bd["layers"])
+        out.append(
+            row(
+                "stream",
+                f"layers, N={bd['tokens']} (us/token wall/cpu)",
+                w["UI"],
+                w["plain JS"],
+                "us",
+                note=note,
+            )
+        )
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tokens", default="1000,4000,16000")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--yield", dest="yield_mode", default="message", choices=("message", "none", "timeout")
+    )
+    parser.add_argument("--breakdown", type=int, default=0, help="N for the layer breakdown")
+    parser.add_argument("--profile", type=int, default=0, help="N for the profiles")
+    parser.add_argument("--out", type=Path, default=RESULTS / "stream.json")
+    args = parser.parse_args(argv)
+    if not VENDOR_MANIFEST.is_file():
+        print("static/vendor/ is missing: run `make vendor` first", file=sys.stderr)
+        return 1
+    ns = [int(x) for x in args.tokens.split(",") if x]
+    with serve() as server, sync_playwright() as pw:
+        browser = launch(pw)
+        try:
+            result = measure(
+                browser,
+                server,
+                ns=ns,
+                repeats=args.repeats,
+                yield_mode=args.yield_mode,
+                breakdown_n=args.breakdown or None,
+                profile_n=args.profile or None,
+            )
+        finally:
+            browser.close()
+    result["environment"] = environment()
+    for r in rows(result):
+        print(r)
+    write_json(args.out.name, result, args.out.parent)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
