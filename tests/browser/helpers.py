@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import json
 import os
 import socketserver
 import threading
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from playwright.sync_api import ConsoleMessage, Error, Page, Request, Route
+from playwright.sync_api import BrowserContext, ConsoleMessage, Error, Page, Request, Route
 
 ROOT = Path(__file__).resolve().parents[2]
 VENDOR_MANIFEST = ROOT / "static" / "vendor" / "manifest.json"
@@ -160,3 +161,45 @@ def serve(root: Path = ROOT) -> Iterator[StaticServer]:
         yield server
     finally:
         server.stop()
+
+
+# -- the web-llm double and the engine harness page, shared by the browser tests ------------
+
+DOUBLE = ROOT / "tests" / "browser" / "doubles" / "web-llm-double.js"
+WEBLLM_MODULE = "**/static/vendor/web-llm/index.js"
+
+
+def use_double(target: Page | BrowserContext, config: dict[str, Any] | None = None) -> None:
+    """Serve the web-llm double in place of the vendored module (page and worker alike),
+    configured by ``config`` (``globalThis.__webllmDouble``, see the double's header)."""
+    target.add_init_script(f"globalThis.__webllmDouble = {json.dumps(config or {})};")
+    target.route(
+        WEBLLM_MODULE,
+        lambda route: route.fulfill(path=str(DOUBLE), content_type="text/javascript"),
+    )
+
+
+def run_scenario(page: Page, name: str, **kwargs: Any) -> Any:
+    """Run a scenario of tests/browser/pages/engine.py; its JSON result as Python data."""
+    import pytest
+
+    text = page.evaluate(
+        "([name, kwargs]) => window.engineTest.run(name, kwargs)", [name, json.dumps(kwargs)]
+    )
+    result = json.loads(text)
+    if isinstance(result, dict) and "exception" in result:
+        pytest.fail(f"scenario {name} raised:\n{result['traceback']}")
+    return result
+
+
+def block_model_hosts(page: Page) -> list[str]:
+    """Abort the model downloads as an offline browser would; returns the URLs tried."""
+    tried: list[str] = []
+
+    def offline(route: Route) -> None:
+        tried.append(route.request.url)
+        route.abort("internetdisconnected")
+
+    for host in ("https://huggingface.co/**", "https://raw.githubusercontent.com/**"):
+        page.route(host, offline)
+    return tried

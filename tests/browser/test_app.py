@@ -7,15 +7,13 @@ the user saw in tests/browser/screenshots/ (git-ignored).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from helpers import PageLog, wait_python_ready
-from playwright.sync_api import Page, Route, expect
+from helpers import PageLog, block_model_hosts, use_double, wait_python_ready
+from playwright.sync_api import Page, expect
 
 HERE = Path(__file__).resolve().parent
-DOUBLE = HERE / "doubles" / "web-llm-double.js"
 SHOTS = HERE / "screenshots"
 Q4F32 = "SmolLM2-360M-Instruct-q4f32_1-MLC"
 Q4F16 = "SmolLM2-360M-Instruct-q4f16_1-MLC"
@@ -30,11 +28,7 @@ def shot(page: Page, name: str) -> None:
 def open_app(page: Page, double: dict[str, Any] | None = None) -> Page:
     page.set_default_timeout(30_000)
     if double is not None:
-        page.add_init_script(f"globalThis.__webllmDouble = {json.dumps(double)};")
-        page.route(
-            "**/static/vendor/web-llm/index.js",
-            lambda route: route.fulfill(path=str(DOUBLE), content_type="text/javascript"),
-        )
+        use_double(page, double)
     page.goto("/")
     wait_python_ready(page)
     return page
@@ -56,18 +50,6 @@ def send(page: Page, text: str) -> None:
 
 def assistant_text(page: Page) -> str:
     return page.locator(".message-assistant .bubble-text").last.inner_text()
-
-
-def block_model_hosts(page: Page) -> list[str]:
-    tried: list[str] = []
-
-    def offline(route: Route) -> None:
-        tried.append(route.request.url)
-        route.abort("internetdisconnected")
-
-    for host in ("https://huggingface.co/**", "https://raw.githubusercontent.com/**"):
-        page.route(host, offline)
-    return tried
 
 
 # -- with the double ----------------------------------------------------------------------

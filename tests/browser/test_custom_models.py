@@ -34,11 +34,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import PageLog, StaticServer, wait_python_ready
+from helpers import PageLog, StaticServer, run_scenario, use_double, wait_python_ready
 from playwright.sync_api import Page, Route, expect
 
 HERE = Path(__file__).resolve().parent
-DOUBLE = HERE / "doubles" / "web-llm-double.js"
 SHOTS = HERE / "screenshots"
 ENGINE_PAGE = "/tests/browser/pages/engine.html"
 SCENARIO_TIMEOUT_MS = 90_000
@@ -103,14 +102,7 @@ def open_engine_page(page: Page) -> Page:
     return page
 
 
-def run(page: Page, name: str, **kwargs: Any) -> Any:
-    text = page.evaluate(
-        "([name, kwargs]) => window.engineTest.run(name, kwargs)", [name, json.dumps(kwargs)]
-    )
-    result = json.loads(text)
-    if isinstance(result, dict) and "exception" in result:
-        pytest.fail(f"scenario {name} raised:\n{result['traceback']}")
-    return result
+run = run_scenario
 
 
 def load_custom(page: Page, model_url: str, model_lib_url: str, **extra: Any) -> dict[str, Any]:
@@ -152,11 +144,7 @@ def shot(page: Page, name: str) -> None:
 def open_app(page: Page, double: dict[str, Any] | None = None) -> Page:
     page.set_default_timeout(30_000)
     if double is not None:
-        page.add_init_script(f"globalThis.__webllmDouble = {json.dumps(double)};")
-        page.route(
-            "**/static/vendor/web-llm/index.js",
-            lambda route: route.fulfill(path=str(DOUBLE), content_type="text/javascript"),
-        )
+        use_double(page, double)
     # ?no-sw: the app's service worker (static/js/register-sw.js) stays out. Once it has
     # registered, a worker started later did not get the routed double (its load hung).
     page.goto("/?no-sw" if double is not None else "/")

@@ -15,18 +15,15 @@ Pyodide too.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import PageLog, wait_python_ready
-from playwright.sync_api import Page, Route
+from helpers import PageLog, block_model_hosts, run_scenario, use_double, wait_python_ready
+from playwright.sync_api import Page
 
 HERE = Path(__file__).resolve().parent
-DOUBLE = HERE / "doubles" / "web-llm-double.js"
 ENGINE_PAGE = "/tests/browser/pages/engine.html"
-WEBLLM_URL = "**/static/vendor/web-llm/index.js"
 WORKER_URL = "**/static/js/webllm-worker.js"
 
 Q4F32 = "SmolLM2-360M-Instruct-q4f32_1-MLC"
@@ -42,43 +39,18 @@ def open_engine_page(page: Page, double: dict[str, Any] | None = None) -> Page:
     """Open the harness page; with ``double``, web-llm is the double, configured by it."""
     page.set_default_timeout(SCENARIO_TIMEOUT_MS)
     if double is not None:
-        page.add_init_script(f"globalThis.__webllmDouble = {json.dumps(double)};")
-        page.route(
-            WEBLLM_URL,
-            lambda route: route.fulfill(path=str(DOUBLE), content_type="text/javascript"),
-        )
+        use_double(page, double)
     page.goto(ENGINE_PAGE)
     wait_python_ready(page)
     return page
 
 
-def run(page: Page, name: str, **kwargs: Any) -> Any:
-    """Run a scenario of pages/engine.py; its JSON result as Python data."""
-    text = page.evaluate(
-        "([name, kwargs]) => window.engineTest.run(name, kwargs)", [name, json.dumps(kwargs)]
-    )
-    result = json.loads(text)
-    if isinstance(result, dict) and "exception" in result:
-        pytest.fail(f"scenario {name} raised:\n{result['traceback']}")
-    return result
+run = run_scenario
 
 
 def double_calls(page: Page, fn: str | None = None) -> list[dict[str, Any]]:
     calls: list[dict[str, Any]] = page.evaluate("globalThis.__webllmDouble.calls")
     return [c for c in calls if fn is None or c["fn"] == fn]
-
-
-def block_model_hosts(page: Page) -> list[str]:
-    """Abort the model downloads as an offline browser would; returns the URLs tried."""
-    tried: list[str] = []
-
-    def offline(route: Route) -> None:
-        tried.append(route.request.url)
-        route.abort("internetdisconnected")
-
-    for host in ("https://huggingface.co/**", "https://raw.githubusercontent.com/**"):
-        page.route(host, offline)
-    return tried
 
 
 def wait_no_workers(page: Page) -> None:
