@@ -18,8 +18,6 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -205,16 +203,6 @@ def write_json(name: str, data: dict[str, Any], out_dir: Path = RESULTS) -> Path
     path = out_dir / name
     path.write_text(json.dumps(data, indent=2, default=repr) + "\n")
     return path
-
-
-@contextmanager
-def timed(label: str, log: bool = True) -> Iterator[None]:
-    start = time.monotonic()
-    try:
-        yield
-    finally:
-        if log:
-            print(f"  [{label}: {time.monotonic() - start:.1f} s]", file=sys.stderr, flush=True)
 
 
 def summarize_cpu_profile(profile: dict[str, Any]) -> dict[str, Any]:

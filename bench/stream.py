@@ -15,7 +15,8 @@ chunk; ``--yield none`` uses microtasks only, ``timeout`` the double's setTimeou
 * **baseline**: in the same page and run, a plain-JS loop imports the same double module,
   calls ``CreateWebWorkerMLCEngine`` (its own worker), iterates
   ``chat.completions.create({stream: true})`` and appends each delta to a text node in
-  an element of the same list, then forces a layout.
+  an element of the same list, then forces a layout. A second, diagnostic baseline starts
+  a new block every 2,000 characters (layout then stays bounded: see the linearity row).
 
 Samples alternate (app, baseline) for each N. Targets: overhead (app - baseline) <= 100 us
 per token; app time per token at the largest N <= 1.25 x at the smallest (linear).
@@ -23,7 +24,10 @@ per token; app time per token at the largest N <= 1.25 x at the smallest (linear
 ``--breakdown N`` also runs, in the same page, layers of the path driven from Python (each
 on its own WebLLMEngine and worker): the adapter alone, the adapter plus a DOM append per
 token, the client (machine) with no subscriber, with a no-op subscriber, and with the app's
-own ``render`` subscribed; the differences between layers split the cost per token.
+own ``render`` subscribed; the differences between layers split the cost per token. It
+also measures prototypes of the recommended changes (bench-only code, see PROTOTYPES):
+chunks drained in batches by a JS pump, handed over once per animation frame, and the
+app's render coalesced to one per frame.
 ``--profile`` adds a cProfile of one UI sample (top functions by own time) and a Chrome
 CPU profile of another (self time by script), written to bench/results/.
 
