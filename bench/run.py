@@ -72,9 +72,10 @@ def _met(r: dict[str, Any]) -> str:
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    head = ("part", "figure", "app", "baseline", "unit", "ratio", "target", "")
+    head = ("#", "part", "figure", "app", "baseline", "unit", "ratio", "target", "")
     lines = [
         (
+            str(n + 1),
             r["part"],
             r["what"],
             _fmt(r["app"], r["unit"]),
@@ -84,14 +85,14 @@ def table(rows: list[dict[str, Any]]) -> str:
             r["target"],
             _met(r),
         )
-        for r in rows
+        for n, r in enumerate(rows)
     ]
     widths = [max(len(str(x)) for x in col) for col in zip(head, *lines, strict=False)]
     out = []
     for i, line in enumerate([head, *lines]):
         cells = []
         for j, (cell, w) in enumerate(zip(line, widths, strict=False)):
-            right = j in (2, 3, 5)
+            right = j in (0, 3, 4, 6)
             cells.append(str(cell).rjust(w) if right else str(cell).ljust(w))
         out.append("  ".join(cells).rstrip())
         if i == 0:
@@ -109,19 +110,19 @@ def markdown(summary: dict[str, Any]) -> str:
         + ", ".join(f"{k} {v}" for k, v in env.get("vendor", {}).items())
         + f". Settings: `{summary['command']}`; {summary['duration_s']:.0f} s.",
         "",
-        "| part | figure | app | baseline | unit | ratio | target | |",
-        "|---|---|--:|--:|---|--:|---|---|",
+        "| # | part | figure | app | baseline | unit | ratio | target | |",
+        "|--:|---|---|--:|--:|---|--:|---|---|",
     ]
-    for r in summary["rows"]:
+    for i, r in enumerate(summary["rows"]):
         lines.append(
-            f"| {r['part']} | {r['what']} | {_fmt(r['app'], r['unit'])} | "
+            f"| {i + 1} | {r['part']} | {r['what']} | {_fmt(r['app'], r['unit'])} | "
             f"{_fmt(r['baseline'], r['unit'])} | {r['unit']} | {_fmt(r['ratio'], 'x')} | "
             f"{r['target']} | {'**MISSED**' if r.get('met') is False else _met(r)} |"
         )
     notes = [(i + 1, r) for i, r in enumerate(summary["rows"]) if r.get("note")]
     if notes:
         lines += ["", "Notes:", ""]
-        lines += [f"{i}. {r['what']}: {r['note']}" for i, r in notes]
+        lines += [f"- [{i}] {r['what']}: {r['note']}" for i, r in notes]
     if summary.get("failures"):
         lines += ["", "Harness failures: " + "; ".join(summary["failures"])]
     return "\n".join(lines)
