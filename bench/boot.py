@@ -129,7 +129,31 @@ def _new_context(
     return context
 
 
-def _sample(page: Page) -> dict[str, float] | None:
+class _CpuClock:
+    """The page's main-thread CPU time (CDP ``Performance.getMetrics`` ``ThreadTime``).
+
+    Wall times swing with the machine's load (2 cores shared with other jobs); the CPU time
+    the renderer's main thread spends from navigation to ready swings much less, so each
+    sample records it too (``cpu_ms``): a diagnostic beside the wall time, not the target."""
+
+    def __init__(self, context: BrowserContext, page: Page) -> None:
+        self._cdp = context.new_cdp_session(page)
+        self._cdp.send("Performance.enable", {"timeDomain": "threadTicks"})
+        self._start = 0.0
+
+    def _now_ms(self) -> float:
+        metrics = self._cdp.send("Performance.getMetrics")["metrics"]
+        return next(float(m["value"]) * 1000 for m in metrics if m["name"] == "ThreadTime")
+
+    def start(self) -> None:
+        self._start = self._now_ms()
+
+    def elapsed_ms(self) -> float:
+        now = self._now_ms()
+        return now - self._start if now >= self._start else now  # reset by the navigation
+
+
+def _sample(page: Page, cpu: _CpuClock | None = None) -> dict[str, float] | None:
     """One boot's figures, or None if the page never got there (counted, not fatal)."""
     try:
         page.wait_for_function(DONE, timeout=TIMEOUT_MS, polling=50)
@@ -142,6 +166,7 @@ def _sample(page: Page) -> dict[str, float] | None:
             "performance.getEntriesByName('first-contentful-paint').length > 0",
             timeout=10_000,
         )
+    cpu_ms = cpu.elapsed_ms() if cpu is not None else float("nan")
     b = page.evaluate(
         "({...window.__boot, fcpEntry: (performance.getEntriesByName("
         "'first-contentful-paint')[0] || {}).startTime})"
@@ -151,6 +176,7 @@ def _sample(page: Page) -> dict[str, float] | None:
         "ready_s": float(b["readyAt"]) / 1000.0,
         "interactive_s": float(b["interactiveAt"]) / 1000.0,
         "fcp_ms": float(fcp) if fcp is not None else float("nan"),
+        "cpu_ms": cpu_ms,
     }
 
 
@@ -290,13 +316,16 @@ def measure(
         for name in names:
             context = _new_context(browser, server, seen)
             page = context.new_page()
+            cpu = _CpuClock(context, page)
+            cpu.start()
             page.goto(PAGES[name], wait_until="commit")
-            samples[name]["cold"].append(_sample(page))
+            samples[name]["cold"].append(_sample(page, cpu))
             context.close()
         log(f"  boot cold {i + 1}/{runs}: " + ", ".join(last(n, "cold") for n in names))
 
     # Warm: one context per page, primed by a first load, then reloads.
     warm: dict[str, Page] = {}
+    clocks: dict[str, _CpuClock] = {}
     contexts = []
     service_worker: dict[str, str] = {}
     # A diagnostic third page when warm: the app with its service worker blocked, so that
@@ -312,10 +341,12 @@ def measure(
             raise HarnessError(f"{name}: the first warm-up load never became ready")
         service_worker[name] = _wait_offline_shell(page)
         warm[name] = page
+        clocks[name] = _CpuClock(context, page)
     for i in range(runs if "warm" in modes else 0):
         for name, page in warm.items():
+            clocks[name].start()
             page.reload(wait_until="commit")
-            samples[name]["warm"].append(_sample(page))
+            samples[name]["warm"].append(_sample(page, clocks[name]))
         log(f"  boot warm {i + 1}/{runs}: " + ", ".join(last(n, "warm") for n in warm_names))
     for context in contexts:
         context.close()
@@ -403,6 +434,19 @@ def rows(result: dict[str, Any]) -> list[dict[str, Any]]:
                     ),
                 )
             )
+    for mode in modes:
+        out.append(
+            row(
+                "boot",
+                f"main-thread CPU to ready, {mode}",
+                m["app"][mode]["cpu_ms"],
+                m["bare"][mode]["cpu_ms"],
+                "ms",
+                ratio=m["app"][mode]["cpu_ms"] / m["bare"][mode]["cpu_ms"],
+                note="diagnostic: the renderer main thread's CPU time from navigation to "
+                "ready (CDP ThreadTime), less sensitive than wall time to the machine's load",
+            )
+        )
     if "warm" in modes and m.get(NO_SW, {}).get("warm"):
         nosw = m[NO_SW]["warm"]["ready_s"]
         bare_ready = m["bare"]["warm"]["ready_s"]

@@ -1,10 +1,12 @@
 """The machine's overhead in CPython: microseconds per event and per streamed token.
 
-Usage: python bench/machine_cpython.py [--repeat 5]
+Usage: python bench/machine_cpython.py [--repeat 5] [--long 16000]
 
 Prints a table and writes bench/results/machine.json. The baseline for tokens is the same
 ScriptedEngine stream consumed directly (no machine), in the same run; the difference per
-token is the machine's overhead. Exits non-zero only if the harness itself fails.
+token is the machine's overhead. A long reply (``--long`` tokens, one subscriber that reads
+``streamed_length``, as a UI that draws once per frame does) checks that the cost per token
+does not grow with the reply. Exits non-zero only if the harness itself fails.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from webllm_machine import Snapshot, WebLLMClient  # noqa: E402
 from webllm_machine.testing import ScriptedEngine  # noqa: E402
 
 TOKENS = 1000
+LONG_TOKENS = 16000
 EVENTS = 2000
 USER = [{"role": "user", "content": "Tell me a long story."}]
 REQUEST = {"messages": USER, "stream": True, "stream_options": {"include_usage": True}}
@@ -56,8 +59,8 @@ async def chat_cycle_us() -> float:
     return elapsed / n * 1e6
 
 
-async def raw_stream_s() -> float:
-    engine = ScriptedEngine(reply=[f"t{i} " for i in range(TOKENS)])
+async def raw_stream_s(tokens: int = TOKENS) -> float:
+    engine = ScriptedEngine(reply=[f"t{i} " for i in range(tokens)])
     await engine.load("m")
     text: list[str] = []
     start = time.perf_counter()
@@ -68,21 +71,26 @@ async def raw_stream_s() -> float:
     return time.perf_counter() - start
 
 
-async def machine_stream_s() -> float:
-    client = WebLLMClient(engine=ScriptedEngine(reply=[f"t{i} " for i in range(TOKENS)]))
+async def machine_stream_s(tokens: int = TOKENS, read_text: bool = True) -> float:
+    """One reply of ``tokens`` tokens through the machine, one subscriber that reads each
+    snapshot's text (``read_text``) or only its length."""
+    client = WebLLMClient(engine=ScriptedEngine(reply=[f"t{i} " for i in range(tokens)]))
     seen = 0
 
     def subscriber(snapshot: Snapshot) -> None:
         nonlocal seen
-        seen += len(snapshot.context.streamed_content) > 0
+        if read_text:
+            seen += len(snapshot.context.streamed_content) > 0
+        else:
+            seen += snapshot.context.streamed_length > 0
 
     client.subscribe(subscriber)
     await client.load_model("m")
     start = time.perf_counter()
     result = await client.start_chat(USER)
     elapsed = time.perf_counter() - start
-    assert result.usage is not None and result.usage.completion_tokens == TOKENS
-    assert seen >= TOKENS
+    assert result.usage is not None and result.usage.completion_tokens == tokens
+    assert seen >= tokens
     await client.teardown()
     return elapsed
 
@@ -91,7 +99,7 @@ def median_of(repeat: int, make: Any) -> float:
     return statistics.median(asyncio.run(make()) for _ in range(repeat))
 
 
-def measure(repeat: int) -> dict[str, Any]:
+def measure(repeat: int, long_tokens: int = LONG_TOKENS) -> dict[str, Any]:
     """The figures, as bench/run.py records them (medians of ``repeat`` runs)."""
     event_us = median_of(repeat, per_event_us)
     cycle_us = median_of(repeat, chat_cycle_us)
@@ -99,6 +107,10 @@ def measure(repeat: int) -> dict[str, Any]:
     full = median_of(repeat, machine_stream_s)
     per_token_us = full / TOKENS * 1e6
     raw_per_token_us = raw / TOKENS * 1e6
+    short_len = median_of(repeat, lambda: machine_stream_s(TOKENS, read_text=False))
+    long_len = median_of(max(1, repeat // 2), lambda: machine_stream_s(long_tokens, False))
+    short_len_us = short_len / TOKENS * 1e6
+    long_len_us = long_len / long_tokens * 1e6
     return {
         "python": platform.python_version(),
         "machine": platform.machine(),
@@ -109,6 +121,10 @@ def measure(repeat: int) -> dict[str, Any]:
         "per_token_us": per_token_us,
         "engine_alone_per_token_us": raw_per_token_us,
         "overhead_per_token_us": per_token_us - raw_per_token_us,
+        "long_tokens": long_tokens,
+        "per_token_us_length_reader": short_len_us,
+        "per_token_us_long_length_reader": long_len_us,
+        "linearity": long_len_us / short_len_us,
     }
 
 
@@ -144,15 +160,28 @@ def rows(result: dict[str, Any]) -> list[dict[str, Any]]:
             "note": f"overhead {result['overhead_per_token_us']:.1f} us/token; baseline: the "
             "ScriptedEngine stream consumed alone, 1 subscriber on the machine",
         },
+        {
+            **common,
+            "what": f"per token, {result['long_tokens']}-token reply / {result['tokens']}-token "
+            "reply, CPython",
+            "app": result["linearity"],
+            "baseline": None,
+            "unit": "x",
+            "ratio": None,
+            "note": f"{result['per_token_us_long_length_reader']:.1f} vs "
+            f"{result['per_token_us_length_reader']:.1f} us/token; 1 subscriber reading "
+            "streamed_length",
+        },
     ]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--long", type=int, default=LONG_TOKENS, help="tokens of the long reply")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "machine.json")
     args = parser.parse_args()
-    result = measure(args.repeat)
+    result = measure(args.repeat, args.long)
     event_us, cycle_us = result["event_round_trip_us"], result["chat_cycle_us"]
     per_token_us = result["per_token_us"]
     raw_per_token_us = result["engine_alone_per_token_us"]
@@ -165,6 +194,12 @@ def main() -> int:
             f"{raw_per_token_us:.2f} us (engine alone)",
             f"{per_token_us / raw_per_token_us:.2f}x; overhead "
             f"{per_token_us - raw_per_token_us:.2f} us/token",
+        ),
+        (
+            f"per token, {result['long_tokens']} vs {TOKENS} tokens, length reader",
+            f"{result['per_token_us_long_length_reader']:.2f} us",
+            f"{result['per_token_us_length_reader']:.2f} us",
+            f"{result['linearity']:.2f}x",
         ),
     ]
     print(

@@ -102,7 +102,8 @@ DRIVER_JS = """
         el("send-button").click();
         await seen(["chatting", "ready"], mark, timeoutMs);
         const bubbles = document.querySelectorAll(".message-assistant .bubble-text");
-        const chars = bubbles.length ? bubbles[bubbles.length - 1].textContent.length : -1;
+        // Markdown rendering adds line breaks between blocks: count the text, not them.
+        const chars = bubbles.length ? bubbles[bubbles.length - 1].textContent.trim().length : -1;
         if (chars !== expectedChars) {
           throw new Error(`reply of ${chars} chars, not ${expectedChars}`);
         }

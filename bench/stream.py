@@ -12,22 +12,25 @@ chunk; ``--yield none`` uses microtasks only, ``timeout`` the double's setTimeou
   ``ready`` (a MutationObserver), so it covers adapter -> machine -> subscribers ->
   rendered DOM, and the event handler. The conversation is cleared between samples
   (``client.clear_chat()`` through the page's interpreter), so every sample starts alike.
+* **library**: the library's path alone, in the same page: ``WebLLMClient`` over its own
+  ``WebLLMEngine`` (adapter -> machine -> one no-op subscriber), no DOM, from
+  ``start_chat`` to its result.
 * **baseline**: in the same page and run, a plain-JS loop imports the same double module,
   calls ``CreateWebWorkerMLCEngine`` (its own worker), iterates
   ``chat.completions.create({stream: true})`` and appends each delta to a text node in
   an element of the same list, then forces a layout. A second, diagnostic baseline starts
   a new block every 2,000 characters (layout then stays bounded: see the linearity row).
 
-Samples alternate (app, baseline) for each N. Targets: overhead (app - baseline) <= 100 us
+Samples alternate (app, library, baseline) for each N. Targets: overhead (app - baseline) <= 100 us
 per token; app time per token at the largest N <= 1.25 x at the smallest (linear).
 
 ``--breakdown N`` also runs, in the same page, layers of the path driven from Python (each
-on its own WebLLMEngine and worker): the adapter alone, the adapter plus a DOM append per
-token, the client (machine) with no subscriber, with a no-op subscriber, and with the app's
-own ``render`` subscribed; the differences between layers split the cost per token. It
-also measures prototypes of the recommended changes (bench-only code, see PROTOTYPES):
-chunks drained in batches by a JS pump, handed over once per animation frame, and the
-app's render coalesced to one per frame.
+on its own WebLLMEngine and worker): the adapter alone (chunks handed over once per
+animation frame, as the library does; and unpaced, as soon as one is there), the adapter
+plus a DOM append per hand-over, the client (machine) with no subscriber, with a no-op
+subscriber, and with the app's own ``render`` subscribed; the differences between layers
+split the cost per token. Each layer also reports how many chunks (hand-overs) or
+snapshots it saw.
 ``--profile`` adds a cProfile of one UI sample (top functions by own time) and a Chrome
 CPU profile of another (self time by script), written to bench/results/.
 
@@ -69,7 +72,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 TARGET_OVERHEAD_US = 100.0
 #: The diagnostic baseline's block size: a new <div> every this many characters.
 BLOCK_CHARS = 2000
-SIDES = ("app", "baseline", "baseline_blocks")
+SIDES = ("app", "library", "baseline", "baseline_blocks")
 TARGET_LINEARITY = 1.25
 PROMPT = "Tell me a long story."
 SAMPLE_TIMEOUT_MS = 600_000
@@ -154,9 +157,11 @@ async def _bench_layer(layer, model, n, prompt):
     request = {"messages": [{"role": "user", "content": prompt}], "stream": True,
                "stream_options": {"include_usage": True}}
     eng = _Engine()
+    if layer == "adapter, unpaced":
+        eng.stream_pacing = "none"
     tokens = 0
     node = None
-    if layer in ("adapter", "adapter+dom"):
+    if layer.startswith("adapter"):
         await eng.load(model)
         if layer == "adapter+dom":
             holder = _js.document.createElement("div")
@@ -164,171 +169,50 @@ async def _bench_layer(layer, model, n, prompt):
             holder.append(node)
             _js.document.getElementById("messages").append(holder)
         start = _js.performance.now()
+        handovers = 0
         async for chunk in eng.stream(request):
+            handovers += 1
+            if chunk.get("usage"):
+                tokens = chunk["usage"]["completion_tokens"]
             choices = chunk.get("choices") or ()
             if choices:
                 delta = (choices[0].get("delta") or {}).get("content")
-                if delta:
-                    tokens += 1
-                    if node is not None:
-                        node.appendData(delta)
+                if delta and node is not None:
+                    node.appendData(delta)
         if node is not None:
             holder.getBoundingClientRect()
         elapsed = _js.performance.now() - start
         if node is not None:
             holder.remove()
         await eng.unload()
-        return _json.dumps({"ms": elapsed, "tokens": tokens})
-    if layer.startswith("proto:"):
-        eng = _BatchedEngine(eng, paced="frame-batched" in layer)
-    if layer in ("proto: batched adapter", "proto: frame-batched adapter"):
-        await eng.load(model)
-        start = _js.performance.now()
-        async for chunk in eng.stream(request):
-            choices = chunk.get("choices") or ()
-            if choices and (choices[0].get("delta") or {}).get("content"):
-                tokens += 1
-        elapsed = _js.performance.now() - start
-        await eng.unload()
-        return _json.dumps({"ms": elapsed, "tokens": tokens})
+        return _json.dumps({"ms": elapsed, "tokens": tokens, "chunks": handovers})
     client = _Client(engine=eng)
-    frame = None
-    unsubscribe = None
+    deltas = 0
+    def count(snap):
+        nonlocal deltas
+        deltas += 1
     if layer == "client+noop":
-        client.subscribe(lambda snap: None)
+        client.subscribe(count)  # what a subscriber costs at least
     elif layer == "client+render":
         client.subscribe(render)  # the app's own subscriber (py/main.py's render)
-    elif layer in ("proto: batched client+frame render",
-                   "proto: frame-batched client+frame render"):
-        frame = _FrameRender()
-        unsubscribe = client.subscribe(frame)
     await client.load_model(model)
     start = _js.performance.now()
     result = await client.start_chat([{"role": "user", "content": prompt}])
-    if frame is not None:
-        await frame.flush()
     elapsed = _js.performance.now() - start
     tokens = result.usage.completion_tokens if result.usage else -1
-    if frame is not None:
-        unsubscribe()
-        await frame.flush()  # a frame still pending runs before its callback goes
-        frame.close()
     await client.reset()
-    if layer != "client" and layer != "client+noop":
+    if layer == "client+render":
         render(client.get_state())
         render(globals()["client"].get_state())
-    return _json.dumps({"ms": elapsed, "tokens": tokens})
-
-
-# -- prototypes of the recommended changes (bench only; the library is untouched) --------
-from pyodide.code import run_js as _run_js
-from pyodide.ffi import create_proxy as _create_proxy
-from webllm_machine.webllm_engine import _js as _to_js
-
-# A JS pump: pulls the stream eagerly into a queue; take() hands over every chunk queued
-# so far, as one JSON text (one await per batch instead of one per token).
-_pump = _run_js('''
-(engine, request, paced) => {
-  const queue = [];
-  let wake = null, done = false, error = null;
-  const notify = () => { if (wake) { const w = wake; wake = null; w(); } };
-  (async () => {
-    try {
-      const chunks = await engine.chat.completions.create(request);
-      for await (const chunk of chunks) { queue.push(chunk); notify(); }
-    } catch (e) { error = String(e); }
-    done = true;
-    notify();
-  })();
-  const flush = () => {
-    const chunks = queue.splice(0);
-    return JSON.stringify({ chunks, done: done && queue.length === 0, error });
-  };
-  const now = () => (queue.length || done) ? Promise.resolve(flush())
-                                            : new Promise((r) => { wake = () => r(flush()); });
-  // paced: hand over at most once per animation frame (and at once when a frame found
-  // nothing queued and a chunk then arrives).
-  const perFrame = () => new Promise((r) => {
-    requestAnimationFrame(() => {
-      if (queue.length || done) r(flush());
-      else wake = () => r(flush());
-    });
-  });
-  return { take: paced ? perFrame : now };
-}
-''')
-_two_frames = _run_js(
-    "() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))"
-)
-
-
-class _BatchedEngine:
-    # WebLLMEngine, but its stream drains the JS pump's batches (prototype).
-
-    def __init__(self, inner, paced=False):
-        self.inner = inner
-        self.paced = paced
-
-    async def load(self, model_id, **kwargs):
-        await self.inner.load(model_id, **kwargs)
-
-    def stream(self, request):
-        return self._chunks(dict(request))
-
-    async def _chunks(self, request):
-        pump = _pump(self.inner._session.engine, _to_js(request), self.paced)
-        while True:
-            batch = _json.loads(await pump.take())
-            for chunk in batch["chunks"]:
-                yield chunk
-            if batch["error"]:
-                raise RuntimeError(batch["error"])
-            if batch["done"]:
-                return
-
-    def interrupt(self):
-        self.inner.interrupt()
-
-    async def reset_chat(self):
-        await self.inner.reset_chat()
-
-    async def unload(self):
-        await self.inner.unload()
-
-
-class _FrameRender:
-    # A subscriber that renders the latest snapshot once per animation frame (prototype).
-
-    def __init__(self):
-        self.latest = None
-        self.pending = False
-        self.callback = _create_proxy(self._frame)
-
-    def __call__(self, snap):
-        self.latest = snap
-        if not self.pending:
-            self.pending = True
-            _js.requestAnimationFrame(self.callback)
-
-    def _frame(self, _now):
-        self.pending = False
-        render(self.latest)
-
-    async def flush(self):
-        await _two_frames()
-
-    def close(self):
-        self.callback.destroy()
+    return _json.dumps({"ms": elapsed, "tokens": tokens, "chunks": deltas})
 """
 
-LAYERS = ("adapter", "adapter+dom", "client", "client+noop", "client+render")
-#: Prototypes of the recommended changes, measured the same way (bench-only code).
-PROTOTYPES = (
-    "proto: batched adapter",
-    "proto: batched client+frame render",
-    "proto: frame-batched adapter",
-    "proto: frame-batched client+frame render",
-)
+#: The library's path alone (adapter + machine + a no-op subscriber): measured at every N.
+LIBRARY_LAYER = "client+noop"
+LAYERS = ("adapter", "adapter, unpaced", "adapter+dom", "client", "client+noop", "client+render")
+#: Prototypes of changes not made yet, measured the same way (bench-only code). The
+#: frame-batched adapter measured here before is now the library's (WebLLMEngine.stream).
+PROTOTYPES: tuple[str, ...] = ()
 
 
 class Metrics:
@@ -385,9 +269,9 @@ def app_sample(page: Page, n: int, metrics: Metrics | None = None) -> dict[str, 
     s = page.evaluate("({...window.__benchStream})")
     chars = page.evaluate(
         "() => { const b = document.querySelectorAll('.message-assistant .bubble-text');"
-        " return b.length ? b[b.length - 1].textContent.length : -1; }"
+        " return b.length ? b[b.length - 1].textContent.replace(/\\s+/g, '').length : -1; }"
     )
-    expected = expected_chars(n)
+    expected = expected_chars(n, spaces=False)  # the app's Markdown may add line breaks
     if chars != expected:
         raise HarnessError(f"app sample N={n}: the reply has {chars} characters, not {expected}")
     py(page, "await client.clear_chat()")
@@ -412,8 +296,18 @@ def baseline_sample(
     return {"ms": float(out["ms"]), **(Metrics.delta(before, after) if before and after else {})}
 
 
-def expected_chars(n: int) -> int:
-    return sum(len("w0" if i == 0 else f" w{i}") for i in range(n))
+def layer_sample(page: Page, layer: str, n: int, metrics: Metrics) -> dict[str, float]:
+    """One run of a layer of BREAKDOWN_PY (loaded in the page): time, CPU, hand-overs."""
+    before = metrics.read()
+    data = json.loads(py(page, f"await _bench_layer({layer!r}, {DOUBLE_MODEL!r}, {n}, {PROMPT!r})"))
+    out = {"ms": data["ms"], "chunks": data["chunks"], **Metrics.delta(before, metrics.read())}
+    if data["tokens"] != n:
+        raise HarnessError(f"layer {layer}, N={n}: {data}")
+    return out
+
+
+def expected_chars(n: int, spaces: bool = True) -> int:
+    return sum(len(f"w{i}" if i == 0 or not spaces else f" w{i}") for i in range(n))
 
 
 def breakdown(
@@ -425,6 +319,7 @@ def breakdown(
     names = ("plain JS", *LAYERS, "UI", *(PROTOTYPES if prototypes else ()))
     wall: dict[str, list[float]] = {name: [] for name in names}
     cpu: dict[str, list[float]] = {name: [] for name in names}
+    chunks: dict[str, list[float]] = {name: [] for name in names}
     for _ in range(repeats):
         for name in names:
             if name == "plain JS":
@@ -432,13 +327,8 @@ def breakdown(
             elif name == "UI":
                 out = app_sample(page, n, metrics)
             else:
-                before = metrics.read()
-                data = json.loads(
-                    py(page, f"await _bench_layer({name!r}, {DOUBLE_MODEL!r}, {n}, {PROMPT!r})")
-                )
-                out = {"ms": data["ms"], **Metrics.delta(before, metrics.read())}
-                if data["tokens"] != n:
-                    raise HarnessError(f"breakdown layer {name}: {data}")
+                out = layer_sample(page, name, n, metrics)
+                chunks[name].append(out["chunks"])
             wall[name].append(out["ms"] * 1000 / n)
             cpu[name].append(out["cpu_ms"] * 1000 / n)
     return {
@@ -447,6 +337,7 @@ def breakdown(
         "wall_us_per_token": wall,
         "cpu_us_per_token": cpu,
         "median_wall_us": {k: median(v) for k, v in wall.items()},
+        "median_chunks": {k: median(v) for k, v in chunks.items() if v},
         "median_cpu_us": {k: median(v) for k, v in cpu.items()},
     }
 
@@ -507,8 +398,10 @@ def measure(
         page.evaluate(STREAM_PROBE)
         _load_model(page)
         metrics = Metrics(page)
-        # Warm-up (JIT, lazy imports), on both paths.
+        py(page, BREAKDOWN_PY)
+        # Warm-up (JIT, lazy imports), on every path.
         app_sample(page, warmup)
+        layer_sample(page, LIBRARY_LAYER, warmup, metrics)
         baseline_sample(page, warmup)
         samples: dict[str, dict[str, list[dict[str, float]]]] = {
             side: {str(n): [] for n in ns} for side in SIDES
@@ -516,14 +409,18 @@ def measure(
         for rep in range(repeats):
             for n in ns:
                 a = app_sample(page, n, metrics)
+                lib = layer_sample(page, LIBRARY_LAYER, n, metrics)
                 b = baseline_sample(page, n, metrics)
                 c = baseline_sample(page, n, metrics, block_chars=BLOCK_CHARS)
                 samples["app"][str(n)].append(a)
+                samples["library"][str(n)].append(lib)
                 samples["baseline"][str(n)].append(b)
                 samples["baseline_blocks"][str(n)].append(c)
                 log(
                     f"  stream N={n} rep {rep + 1}/{repeats}: app {a['ms']:.0f} ms "
-                    f"(cpu {a['cpu_ms']:.0f}), plain JS {b['ms']:.1f} ms (cpu {b['cpu_ms']:.1f}),"
+                    f"(cpu {a['cpu_ms']:.0f}), library {lib['ms']:.1f} ms (cpu "
+                    f"{lib['cpu_ms']:.1f}, {lib['chunks']:.0f} snapshots), "
+                    f"plain JS {b['ms']:.1f} ms (cpu {b['cpu_ms']:.1f}),"
                     f" plain JS in blocks {c['ms']:.1f} ms"
                 )
         result.update(
@@ -576,7 +473,11 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
             "overhead_us_per_token": {
                 str(n): per["app"][str(n)] - per["baseline"][str(n)] for n in ns
             },
+            "overhead_library_us_per_token": {
+                str(n): per["library"][str(n)] - per["baseline"][str(n)] for n in ns
+            },
             "linearity_app": per["app"][hi] / per["app"][lo],
+            "linearity_library": per["library"][hi] / per["library"][lo],
             "linearity_baseline": per["baseline"][hi] / per["baseline"][lo],
             "linearity_baseline_blocks": per["baseline_blocks"][hi] / per["baseline_blocks"][lo],
         }
@@ -618,8 +519,40 @@ def rows(result: dict[str, Any]) -> list[dict[str, Any]]:
                 " us/token",
             )
         )
+    for n in result["tokens"]:
+        key = str(n)
+        ov = wall["overhead_library_us_per_token"][key]
+        snapshots = median([x["chunks"] for x in result["samples"]["library"][key]])
+        out.append(
+            row(
+                "stream",
+                f"library only, time per token, N={n}",
+                wall["us_per_token"]["library"][key],
+                wall["us_per_token"]["baseline"][key],
+                "us",
+                target=f"overhead <= {TARGET_OVERHEAD_US:.0f} us",
+                met=ov <= TARGET_OVERHEAD_US,
+                note=f"adapter + machine + a no-op subscriber, no DOM; overhead {ov:.0f} "
+                f"us/token; main-thread CPU {cpu['us_per_token']['library'][key]:.0f} vs "
+                f"{cpu['us_per_token']['baseline'][key]:.0f} us/token; {snapshots:.0f} "
+                "snapshots",
+            )
+        )
     lo, hi = s["smallest"], s["largest"]
     if hi != lo:
+        out.append(
+            row(
+                "stream",
+                f"library only, per-token time N={hi} / N={lo}",
+                wall["linearity_library"],
+                wall["linearity_baseline"],
+                "x",
+                ratio=wall["linearity_library"],
+                target=f"<= {TARGET_LINEARITY}",
+                met=wall["linearity_library"] <= TARGET_LINEARITY,
+                note=f"its CPU time {cpu['linearity_library']:.2f}x",
+            )
+        )
         out.append(
             row(
                 "stream",
@@ -655,7 +588,11 @@ def rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     if bd:
         w = bd["median_wall_us"]
         c = bd["median_cpu_us"]
-        note = "; ".join(f"{k} {w[k]:.0f}/{c[k]:.0f}" for k in bd["layers"])
+        hand = bd.get("median_chunks", {})
+        note = "; ".join(
+            f"{k} {w[k]:.0f}/{c[k]:.0f}" + (f" ({hand[k]:.0f} chunks)" if k in hand else "")
+            for k in bd["layers"]
+        )
         out.append(
             row(
                 "stream",

@@ -21,11 +21,20 @@ from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["Conversation", "ConversationError", "ConversationStore", "LocalStorage"]
+__all__ = [
+    "Conversation",
+    "ConversationError",
+    "ConversationStore",
+    "LocalStorage",
+    "for_model",
+]
 
 STORAGE_KEY = "webllm-chat.conversations.v1"
 MAX_TITLE = 80
 ROLES = ("system", "user", "assistant", "tool")
+#: What a message may carry besides its role and content (the UI's notes on a reply).
+META = ("status", "stats")
+STATUSES = ("stopped", "failed")
 
 
 class ConversationError(ValueError):
@@ -43,6 +52,7 @@ class Conversation:
     id: str
     title: str = "New chat"
     messages: list[dict[str, str]] = field(default_factory=list)
+    """OpenAI dicts; a reply may also carry ``status`` ("stopped" or "failed") and ``stats``."""
     created: float = field(default_factory=time.time)
     updated: float = field(default_factory=time.time)
     model_id: str | None = None
@@ -64,8 +74,27 @@ def _clean(messages: Sequence[Any]) -> list[dict[str, str]]:
             message = message.to_dict()
         role, content = message.get("role"), message.get("content")
         if role in ROLES and isinstance(content, str):
-            cleaned.append({"role": role, "content": content})
+            entry = {"role": role, "content": content}
+            for key in META:
+                value = message.get(key)
+                if isinstance(value, str) and value and (key != "status" or value in STATUSES):
+                    entry[key] = value
+            cleaned.append(entry)
     return cleaned
+
+
+def for_model(messages: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
+    """The messages as the model gets them: role and content only, empty replies left out.
+
+    >>> for_model([{"role": "user", "content": "Hi"},
+    ...            {"role": "assistant", "content": "", "status": "failed"}])
+    [{'role': 'user', 'content': 'Hi'}]
+    """
+    return [
+        {"role": m["role"], "content": m["content"]}
+        for m in messages
+        if m["content"] or m["role"] != "assistant"
+    ]
 
 
 class ConversationStore:
@@ -166,7 +195,8 @@ class ConversationStore:
         if conversation.model_id:
             lines += [f"*Model: {conversation.model_id}*", ""]
         for message in conversation.messages:
-            lines += [f"**{message['role'].capitalize()}:**", "", message["content"], ""]
+            note = f" *({message['status']})*" if message.get("status") else ""
+            lines += [f"**{message['role'].capitalize()}:**{note}", "", message["content"], ""]
         return "\n".join(lines).rstrip() + "\n"
 
     def export_json(self, conversation_id: str) -> str:

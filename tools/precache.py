@@ -3,9 +3,10 @@
 
 Usage: python3 tools/precache.py [--root DIR]   (after tools/vendor.py; ``make vendor`` runs both)
 
-The file lists every file the app can load (the page, its PyScript config, the UI's Python:
-``py/*.py`` and every local URL ``pyscript.toml`` names, the manifest, and everything under
-``static/``: styles, scripts, icons, the vendored PyScript, Pyodide, web-llm and wheels), each
+The file lists every file the app can load (the page, its PyScript config, ``py/main.py``,
+every local URL ``pyscript.toml`` names, among them the Python bundle
+``static/vendor/app-bundle.zip`` that holds the rest of ``py/``, the manifest, and everything
+under ``static/``: styles, scripts, icons, the vendored PyScript, Pyodide, web-llm), each
 with its sha256 and size, URLs relative to the site root. ``version`` hashes all of it and
 ``sw.js`` itself, so any change to any cached file gives a new version, hence a new cache
 name; and ``sw.js`` imports this file, so the browser's update check sees the change and
@@ -33,7 +34,8 @@ SERVICE_WORKER = "sw.js"
 #: The app's own files, outside static/.
 APP_FILES = ("index.html", "pyscript.toml", "py/main.py", "manifest.webmanifest")
 TREES = ("static",)
-#: Never precached: source maps, build metadata, PyScript's own (empty) service worker, this list.
+#: Never precached: source maps, build metadata, PyScript's own (empty) service worker, wheels,
+#: this list.
 SKIP = (
     "*.map",
     "*.d.ts",
@@ -41,6 +43,10 @@ SKIP = (
     "*/.*",
     "static/vendor/manifest.json",
     "static/vendor/pyscript/service-worker.js",
+    # Wheels: the app installs none (its Python comes in app-bundle.zip); they serve the
+    # library's test page (tests/browser/pages/engine.toml) only.
+    "static/vendor/wheels/*",
+    "static/vendor/pyodide/*.whl",
     str(OUTPUT),
 )
 
@@ -59,7 +65,8 @@ def sha256_file(path: Path) -> str:
 
 
 def config_files(root: Path) -> list[str]:
-    """The local files ``pyscript.toml`` names: interpreter, packages, [files], [js_modules]."""
+    """The local files ``pyscript.toml`` names: interpreter, packages, [files] (the bundle),
+    [js_modules]."""
     path = root / "pyscript.toml"
     if not path.is_file():
         return []
@@ -84,7 +91,6 @@ def config_files(root: Path) -> list[str]:
 def site_files(root: Path) -> list[str]:
     """Relative URLs (POSIX paths) of every file to precache under ``root``, sorted."""
     names = [name for name in APP_FILES if (root / name).is_file()]
-    names += [p.relative_to(root).as_posix() for p in (root / "py").glob("*.py")]
     names += config_files(root)
     for tree in TREES:
         for path in (root / tree).rglob("*"):

@@ -2,8 +2,9 @@
 
 Usage: python3 tools/site.py OUT_DIR   (after `make vendor`)
 
-Copies only what the app loads: the page, its PyScript config, the UI's Python, and
-``static/`` (styles, scripts, and the vendored PyScript, Pyodide, web-llm and wheels).
+Copies only what the app loads: the page, its PyScript config, ``py/main.py``, and
+``static/`` (styles, scripts, and the vendored PyScript, Pyodide, web-llm, and the Python
+bundle ``static/vendor/app-bundle.zip``, which holds the rest of ``py/``).
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ FILES = [
     "index.html",
     "pyscript.toml",
     "py/main.py",
-    "py/custom_models_ui.py",
     "sw.js",
     "manifest.webmanifest",
     "LICENSE",
 ]
 TREES = ["static"]
-SKIP = shutil.ignore_patterns("*.map", "__pycache__", ".stamp*", "*.d.ts")
+# Wheels: the app installs none (its Python comes in static/vendor/app-bundle.zip).
+SKIP = shutil.ignore_patterns("*.map", "__pycache__", ".stamp*", "*.d.ts", "*.whl")
 
 
 def build(out: Path) -> list[Path]:

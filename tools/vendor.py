@@ -7,8 +7,16 @@ Layout produced (``static/vendor/`` is generated and git-ignored)::
     pyodide/      Pyodide's core files, plus micropip and packaging wheels from PyPI,
                   with pyodide-lock.json's sha256 rewritten to match those PyPI files
     web-llm/      index.js (+ index.js.map) from node_modules/@mlc-ai/web-llm/lib
-    wheels/       python_statemachine-<pin>-py3-none-any.whl (PyPI) and our own
-                  webllm_machine-<version>-py3-none-any.whl (built from this repo)
+    mermaid/      mermaid.esm.min.mjs + chunks/mermaid.esm.min/*.mjs (statechart panel, lazy)
+    wheels/       python_statemachine-<pin>-py3-none-any.whl and mistune-<pin>-... (PyPI),
+                  and our own webllm_machine-<version>-py3-none-any.whl (built from this
+                  repo; the app does not use them, tests/browser/pages/engine.toml does)
+    app-bundle.zip  what the app's Python imports, unpacked by PyScript's ``[files]`` into
+                  the interpreter's working directory (on sys.path) before py/main.py runs:
+                  statemachine/, mistune/, webllm_machine/ (from py/, with web-llm's model
+                  list as webllm_prebuilt.json) and every py/*.py but main.py, each with
+                  its bytecode for Pyodide's Python (__pycache__/*.cpython-314.pyc,
+                  unchecked-hash, compiled by the vendored Pyodide under node). No micropip.
     manifest.json versions, file names, hashes, and the input hashes of each step
 
 Each step is skipped when the hash of its inputs matches the one recorded in
@@ -30,6 +38,7 @@ import sys
 import tempfile
 import time
 import tomllib
+import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -41,7 +50,18 @@ MANIFEST = VENDOR / "manifest.json"
 PACKAGE_LOCK = ROOT / "package-lock.json"
 PYPROJECT = ROOT / "pyproject.toml"
 PYSCRIPT_TOML = ROOT / "pyscript.toml"
-LIB_SRC = ROOT / "py" / "webllm_machine"
+PY_SRC = ROOT / "py"
+LIB_SRC = PY_SRC / "webllm_machine"
+BUNDLE = VENDOR / "app-bundle.zip"
+#: The bundle's mapping in pyscript.toml's [files]: unpack the zip into the working directory.
+BUNDLE_FILES_ENTRY = ("./static/vendor/app-bundle.zip", "./*")
+#: py/*.py that are not bundled: main.py is PyScript's script (index.html's <script type=py>).
+BUNDLE_EXCLUDE = ("main.py",)
+#: Pure-Python packages from PyPI put in the bundle: (distribution, import package).
+BUNDLE_PYPI = (("python-statemachine", "statemachine"), ("mistune", "mistune"))
+#: web-llm's model list, extracted at vendor time, so the page need not import web-llm's
+#: module to fill the model picker (py/webllm_machine/webllm_engine.py reads it).
+PREBUILT_JSON = "webllm_machine/webllm_prebuilt.json"
 THIS_FILE = Path(__file__).resolve()
 
 MANIFEST_FORMAT = 1
@@ -75,6 +95,9 @@ KNOWN_PYPI_SHA256 = {
     ),
     "python_statemachine-3.2.2-py3-none-any.whl": (
         "141d20e00776815692e424d3df825b1bd7ccaeedc6fda7787ddf249e767e1676"
+    ),
+    "mistune-3.4.0-py3-none-any.whl": (
+        "d03cec4c8620f21517a996d82d14f3b59c30d79bda2cc6c56bd32b839f18ce6b"
     ),
 }
 
@@ -226,11 +249,20 @@ def load_pyproject() -> dict[str, Any]:
 
 
 def statemachine_pin(pyproject: dict[str, Any]) -> str:
-    for dep in pyproject["project"].get("dependencies", []):
-        m = re.fullmatch(r"\s*python-statemachine\s*==\s*([\w.]+)\s*", dep)
+    return pypi_pin(pyproject, "python-statemachine")
+
+
+def pypi_pin(pyproject: dict[str, Any], dist: str) -> str:
+    """The ``==`` pin of ``dist`` in pyproject.toml's dependencies or optional dependencies."""
+    project = pyproject["project"]
+    deps = list(project.get("dependencies", []))
+    for extra in project.get("optional-dependencies", {}).values():
+        deps += extra
+    for dep in deps:
+        m = re.fullmatch(rf"\s*{re.escape(dist)}\s*==\s*([\w.]+)\s*", dep, re.IGNORECASE)
         if m:
             return m.group(1)
-    raise VendorError("pyproject.toml must pin python-statemachine with == (e.g. ==3.2.2)")
+    raise VendorError(f"pyproject.toml must pin {dist} with == (e.g. {dist}==1.2.3)")
 
 
 def wheel_name(dist: str, version: str) -> str:
@@ -313,18 +345,193 @@ def build_assets(dest_root: Path, versions: dict[str, str]) -> dict[str, Any]:
 
 
 def build_statemachine_wheel(wheels: Path, version: str) -> str:
-    name = wheel_name("python-statemachine", version)
+    return build_pypi_wheel(wheels, "python-statemachine", version)
+
+
+def build_pypi_wheel(wheels: Path, dist: str, version: str) -> str:
+    name = wheel_name(dist, version)
     with tempfile.TemporaryDirectory() as dl:
-        files = pip_download([f"python-statemachine=={version}"], Path(dl))
+        files = pip_download([f"{dist}=={version}"], Path(dl))
         match = [p for p in files if p.name == name]
         if not match:
             raise VendorError(f"pip download did not produce {name}: {[p.name for p in files]}")
         wheels.mkdir(parents=True, exist_ok=True)
-        for old in wheels.glob("python_statemachine-*.whl"):
+        for old in wheels.glob(f"{name.split('-')[0]}-*.whl"):
             old.unlink()
         shutil.copy2(match[0], wheels / name)
     log(f"wheels/{name} <- PyPI")
     return name
+
+
+# Runs under node: loads the vendored Pyodide, mounts the bundle's staging folder and
+# byte-compiles it with Pyodide's own Python (the host's is another version).
+#
+# Pyodide's python_stdlib.zip holds sources only, so every stdlib module first imported by
+# the app (not by Pyodide's and PyScript's own boot) is compiled at each boot too. So the
+# bundle's modules are imported here (``pyscript`` stubbed), and the stdlib top-level
+# modules and packages they bring in beyond the boot's are copied, whole, into the bundle:
+# the working directory comes first on sys.path, so the browser imports them from there,
+# with their bytecode. Nothing else changes: same sources, same Python.
+#
+# Unchecked-hash pycs: unpacking the zip gives the sources new mtimes, and an mtime-checked
+# pyc would be ignored. ddir: tracebacks name the files where the browser has them.
+COMPILE_JS = r"""
+import { pathToFileURL } from "node:url";
+const [pyodideDir, stage] = process.argv.slice(2);
+const { loadPyodide } = await import(pathToFileURL(`${pyodideDir}/pyodide.mjs`).href);
+const py = await loadPyodide({ indexURL: `${pyodideDir}/` });
+py.FS.mkdirTree("/bundle");
+py.FS.mount(py.FS.filesystems.NODEFS, { root: stage }, "/bundle");
+const out = py.runPython(`
+import compileall, contextlib, importlib, io, json, os, py_compile, sys, types, zipfile
+
+STDLIB = next(p for p in sys.path if p.endswith(".zip"))
+before = set(sys.modules)
+
+class _Stub(types.ModuleType):
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _Stub(name)
+    def __call__(self, *args, **kwargs):
+        return args[0] if len(args) == 1 and callable(args[0]) and not kwargs else _Stub("call")
+
+stubs = ("pyscript", "pyscript.web", "pyscript.ffi", "pyscript.js_modules")
+for name in stubs:
+    sys.modules[name] = _Stub(name)
+sys.path.insert(0, "/bundle")
+tops = sorted({n.removesuffix(".py") for n in os.listdir("/bundle")
+               if n.endswith(".py") or os.path.isfile(f"/bundle/{n}/__init__.py")})
+failed = {}
+buf = io.StringIO()
+with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
+    for top in tops:
+        try:
+            importlib.import_module(top)
+        except BaseException as exc:
+            failed[top] = f"{type(exc).__name__}: {exc}"[:200]
+new = {m for m in set(sys.modules) - before
+       if (getattr(sys.modules[m], "__file__", None) or "").startswith(STDLIB + "/")}
+booted = {m.split(".")[0] for m in before}
+stdlib = sorted({m.split(".")[0] for m in new} - booted - set(tops))
+with zipfile.ZipFile(STDLIB) as zf:
+    for member in zf.namelist():
+        first = member.split("/")[0].removesuffix(".py")
+        if first in stdlib and member.endswith(".py"):
+            zf.extract(member, "/bundle")
+
+buf = io.StringIO()
+with contextlib.redirect_stdout(buf):
+    ok = compileall.compile_dir(
+        "/bundle", ddir="/home/pyodide", quiet=1, workers=1,
+        invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+json.dumps({"ok": bool(ok), "log": buf.getvalue(), "version": sys.version.split()[0],
+            "cache_tag": sys.implementation.cache_tag, "stdlib": stdlib,
+            "import_failed": failed})
+`);
+process.stdout.write(out);
+"""
+
+# Runs under node: web-llm's model list and model-library version, as the page would see them.
+PREBUILT_JS = r"""
+import { pathToFileURL } from "node:url";
+const webllm = await import(pathToFileURL(process.argv[2]).href);
+const config = webllm.prebuiltAppConfig;
+process.stdout.write(JSON.stringify({
+  modelVersion: typeof webllm.modelVersion === "string" ? webllm.modelVersion : "",
+  model_list: (config && config.model_list) || [],
+}));
+"""
+
+
+def run_node(script: str, *args: str) -> str:
+    node = shutil.which("node")
+    if node is None:
+        raise VendorError("node is not on PATH (it comes with `npm ci`)")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "script.mjs"
+        path.write_text(script)
+        result = subprocess.run(
+            [node, str(path), *args], capture_output=True, text=True, check=False, timeout=300
+        )
+    if result.returncode != 0:
+        raise VendorError(f"node failed ({result.returncode}): {result.stderr[-2000:]}")
+    return result.stdout
+
+
+def bundle_sources() -> list[Path]:
+    """The app's Python that goes in the bundle: py/*.py but main.py, and py/'s packages."""
+    files = [p for p in sorted(PY_SRC.glob("*.py")) if p.name not in BUNDLE_EXCLUDE]
+    for pkg in sorted(PY_SRC.iterdir()):
+        if pkg.is_dir() and (pkg / "__init__.py").is_file():
+            files += source_files(pkg)
+    return files
+
+
+def build_bundle(
+    wheels: list[Path], versions: dict[str, str], *, bytecode: bool = True
+) -> dict[str, Any]:
+    """app-bundle.zip: the PyPI packages, py/'s modules and packages, their bytecode."""
+    info: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        stage = Path(tmp) / "bundle"
+        stage.mkdir()
+        for wheel, package in zip(wheels, (pkg for _, pkg in BUNDLE_PYPI), strict=True):
+            with zipfile.ZipFile(wheel) as zf:
+                members = [n for n in zf.namelist() if n.startswith(f"{package}/")]
+                if not members:
+                    raise VendorError(f"{wheel.name} has no {package}/ package")
+                zf.extractall(stage, members)
+        for path in bundle_sources():
+            target = stage / path.relative_to(PY_SRC)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+
+        prebuilt = json.loads(
+            run_node(PREBUILT_JS, str(NODE_MODULES / "@mlc-ai/web-llm/lib/index.js"))
+        )
+        prebuilt["web_llm"] = versions["@mlc-ai/web-llm"]
+        (stage / PREBUILT_JSON).write_text(json.dumps(prebuilt, separators=(",", ":")))
+        info["models"] = len(prebuilt["model_list"])
+
+        started = time.monotonic()
+        report: dict[str, Any] = {"ok": False, "log": "--no-bytecode"}
+        try:
+            if bytecode:
+                report = json.loads(run_node(COMPILE_JS, str(NODE_MODULES / "pyodide"), str(stage)))
+        except (VendorError, json.JSONDecodeError, subprocess.TimeoutExpired) as exc:
+            # Sources alone still work (Python compiles them at import): slower, not broken.
+            log(f"warning: no bytecode in the bundle, Pyodide under node failed: {exc}")
+            report = {"ok": False, "log": str(exc)}
+        if bytecode and not report["ok"]:
+            log(f"warning: byte-compiling the bundle failed:\n{report['log']}")
+        info["bytecode"] = (
+            f"Python {report['version']} ({report['cache_tag']}), unchecked-hash, "
+            f"{time.monotonic() - started:.1f} s"
+            if report["ok"]
+            else None
+        )
+        info["stdlib"] = report.get("stdlib", [])
+        if report.get("import_failed"):
+            # Only the stdlib list may be short (those modules then compile at each boot).
+            log(f"notice: under node, importing failed for {report['import_failed']}")
+
+        tmp_zip = BUNDLE.with_suffix(".zip.tmp")
+        with zipfile.ZipFile(tmp_zip, "w", zipfile.ZIP_DEFLATED) as zf:
+            for path in sorted(p for p in stage.rglob("*") if p.is_file()):
+                entry = zipfile.ZipInfo(path.relative_to(stage).as_posix(), (1980, 1, 1, 0, 0, 0))
+                entry.external_attr = 0o644 << 16
+                entry.compress_type = zipfile.ZIP_DEFLATED
+                zf.writestr(entry, path.read_bytes())
+            info["files"] = len(zf.namelist())
+        os.replace(tmp_zip, BUNDLE)
+    log(
+        f"{BUNDLE.name} <- {info['files']} files ({BUNDLE.stat().st_size / 1e3:.0f} kB): "
+        f"{', '.join(pkg for _, pkg in BUNDLE_PYPI)}, py/ but {', '.join(BUNDLE_EXCLUDE)}, "
+        f"{info['models']} web-llm models; bytecode: {info['bytecode']}; compiled stdlib "
+        f"modules the boot lacks: {', '.join(info['stdlib']) or '-'}"
+    )
+    return info
 
 
 def build_library_wheel(wheels: Path, version: str, readme: Path) -> str:
@@ -365,15 +572,55 @@ def build_library_wheel(wheels: Path, version: str, readme: Path) -> str:
     return name
 
 
-def check_pyscript_toml(wheel_files: list[str]) -> None:
-    """pyscript.toml is committed: make sure it names the wheels we just produced."""
+#: Mermaid (the statechart panel's diagram, py/statechart_ui.py): its self-contained minified
+#: ES module and the chunks it imports on demand (no source maps). Loaded lazily, with
+#: import(), once Python runs; only the chunks a state diagram needs are fetched.
+MERMAID_ENTRY = "mermaid.esm.min.mjs"
+MERMAID_CHUNKS = "chunks/mermaid.esm.min"
+
+
+def mermaid_version(lock: dict[str, Any]) -> str:
+    version = lock.get("packages", {}).get("node_modules/mermaid", {}).get("version")
+    if version is None:
+        raise VendorError("mermaid is not in package-lock.json: run `npm install`")
+    return str(version)
+
+
+def build_mermaid(dest_root: Path, version: str) -> None:
+    """mermaid/: mermaid.esm.min.mjs, chunks/mermaid.esm.min/*.mjs and the LICENSE."""
+    src = NODE_MODULES / "mermaid"
+    pkg_json = src / "package.json"
+    installed = json.loads(pkg_json.read_text()).get("version") if pkg_json.is_file() else None
+    if installed != version:
+        raise VendorError(
+            f"node_modules/mermaid is {installed} but package-lock.json pins {version}: "
+            "run `npm ci`"
+        )
+
+    def copy(tmp: Path) -> None:
+        shutil.copy2(src / "dist" / MERMAID_ENTRY, tmp / MERMAID_ENTRY)
+        (tmp / MERMAID_CHUNKS).mkdir(parents=True)
+        for chunk in sorted((src / "dist" / MERMAID_CHUNKS).glob("*.mjs")):
+            shutil.copy2(chunk, tmp / MERMAID_CHUNKS / chunk.name)
+        shutil.copy2(src / "LICENSE", tmp / "LICENSE")
+
+    replace_dir(copy, dest_root / "mermaid")
+    log(f"mermaid/ <- mermaid@{version}/dist/{MERMAID_ENTRY} + {MERMAID_CHUNKS}/")
+
+
+def check_pyscript_toml() -> None:
+    """pyscript.toml is committed: make sure it unpacks the bundle and installs no wheel."""
     if not PYSCRIPT_TOML.is_file():
         return
-    packages = tomllib.loads(PYSCRIPT_TOML.read_text()).get("packages", [])
-    wanted = {f"./static/vendor/wheels/{name}" for name in wheel_files}
-    missing = sorted(wanted - set(packages))
-    if missing:
-        raise VendorError(f"pyscript.toml `packages` does not list {missing}; it lists {packages}")
+    config = tomllib.loads(PYSCRIPT_TOML.read_text())
+    source, dest = BUNDLE_FILES_ENTRY
+    if config.get("files", {}).get(source) != dest:
+        raise VendorError(f'pyscript.toml [files] must map "{source}" = "{dest}"')
+    if config.get("packages"):
+        raise VendorError(
+            "pyscript.toml `packages` makes PyScript load micropip at every boot: put "
+            "pure-Python packages in the bundle (BUNDLE_PYPI in tools/vendor.py) instead"
+        )
 
 
 # --------------------------------------------------------------------------- main
@@ -382,6 +629,11 @@ def check_pyscript_toml(wheel_files: list[str]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--force", action="store_true", help="rebuild every step")
+    parser.add_argument(
+        "--no-bytecode",
+        action="store_true",
+        help="bundle the sources without their bytecode (to measure what it gains)",
+    )
     args = parser.parse_args(argv)
     started = time.monotonic()
 
@@ -390,6 +642,7 @@ def main(argv: list[str] | None = None) -> int:
     pyproject = load_pyproject()
     lib_version = pyproject["project"]["version"]
     sm_version = statemachine_pin(pyproject)
+    pypi_pins = {dist: pypi_pin(pyproject, dist) for dist, _ in BUNDLE_PYPI}
 
     old: dict[str, Any] = {}
     if MANIFEST.is_file():
@@ -406,10 +659,23 @@ def main(argv: list[str] | None = None) -> int:
         "assets": hash_inputs([PACKAGE_LOCK, THIS_FILE]),
         "statemachine": hash_inputs([THIS_FILE], extra=[sm_version]),
         "library": hash_inputs([PYPROJECT, THIS_FILE, *readme, *source_files(LIB_SRC)]),
+        "mermaid": hash_inputs([THIS_FILE], extra=[mermaid_version(lock)]),
+        "mistune": hash_inputs([THIS_FILE], extra=[pypi_pins["mistune"]]),
+        # Any change to py/ (but main.py), a pin, an npm package (Pyodide compiles the
+        # bytecode, web-llm gives the model list) or this file rebuilds the bundle.
+        "bundle": hash_inputs(
+            [THIS_FILE, PACKAGE_LOCK, *bundle_sources()],
+            extra=[
+                *(f"{d}=={v}" for d, v in pypi_pins.items()),
+                f"node={shutil.which('node') is not None}",
+                f"bytecode={not args.no_bytecode}",
+            ],
+        ),
     }
     lib_wheel = wheel_name("webllm-machine", lib_version)
     sm_wheel = wheel_name("python-statemachine", sm_version)
-    check_pyscript_toml([sm_wheel, lib_wheel])
+    pypi_wheels = [VENDOR / "wheels" / wheel_name(d, v) for d, v in pypi_pins.items()]
+    check_pyscript_toml()
     outputs = {
         "assets": [
             VENDOR / "pyscript/core.js",
@@ -422,6 +688,9 @@ def main(argv: list[str] | None = None) -> int:
         ],
         "statemachine": [VENDOR / "wheels" / sm_wheel],
         "library": [VENDOR / "wheels" / lib_wheel],
+        "mistune": [VENDOR / "wheels" / wheel_name("mistune", pypi_pins["mistune"])],
+        "bundle": [BUNDLE],
+        "mermaid": [VENDOR / "mermaid" / MERMAID_ENTRY],
     }
 
     def stale(step: str) -> bool:
@@ -462,8 +731,25 @@ def main(argv: list[str] | None = None) -> int:
         build_library_wheel(VENDOR / "wheels", lib_version, readme[0])
         manifest["inputs"]["library"] = inputs["library"]
         save()
+    if "mistune" in todo:
+        build_pypi_wheel(VENDOR / "wheels", "mistune", pypi_pins["mistune"])
+        manifest["inputs"]["mistune"] = inputs["mistune"]
+        save()
+    if "bundle" in todo or any(step in todo for step in ("assets", "statemachine", "mistune")):
+        manifest["bundle"] = build_bundle(pypi_wheels, versions, bytecode=not args.no_bytecode)
+        manifest["bundle"]["sha256"] = sha256_file(BUNDLE)
+        manifest["inputs"]["bundle"] = inputs["bundle"]
+        save()
+    if "mermaid" in todo:
+        build_mermaid(VENDOR, mermaid_version(lock))
+        manifest["mermaid"] = {
+            "version": mermaid_version(lock),
+            "entry": f"mermaid/{MERMAID_ENTRY}",
+        }
+        manifest["inputs"]["mermaid"] = inputs["mermaid"]
+        save()
 
-    wheel_files = [sm_wheel, lib_wheel]
+    wheel_files = [sm_wheel, lib_wheel, wheel_name("mistune", pypi_pins["mistune"])]
     manifest["wheels"] = {
         name: {"path": f"wheels/{name}", "sha256": sha256_file(VENDOR / "wheels" / name)}
         for name in wheel_files

@@ -17,9 +17,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from .catalog import ModelRecord, custom_model
 from .completions import Chat
@@ -29,9 +31,17 @@ from .machine import ChatRequest, LoadRequest, WebLLMMachine
 from .messages import ChatMessage, normalize_messages, normalize_options
 from .snapshot import ChatResult, Snapshot
 
-__all__ = ["WebLLMClient"]
+__all__ = ["EventObserver", "EventOutcome", "WebLLMClient"]
+
+log = logging.getLogger(__name__)
 
 _END = object()
+
+#: What became of an event a caller asked for: sent to the machine, or refused before.
+EventOutcome = Literal["sent", "refused"]
+
+#: ``observer(event, outcome, state, message)``: see :meth:`WebLLMClient.on_event`.
+EventObserver = Callable[[str, EventOutcome, str, str | None], None]
 
 
 def _default_engine() -> Engine:
@@ -63,6 +73,7 @@ class WebLLMClient:
         self._gate = asyncio.Lock()
         self._custom: dict[str, ModelRecord] = {}
         self._teardown: asyncio.Future[None] | None = None
+        self._observers: list[EventObserver] = []
 
     # -- reading ------------------------------------------------------------------------
 
@@ -78,6 +89,57 @@ class WebLLMClient:
     def subscribe(self, callback: Callable[[Snapshot], None]) -> Callable[[], None]:
         """Call ``callback(snapshot)`` on every change; returns the unsubscribe function."""
         return self.machine.subscribe(callback)
+
+    def on_event(self, observer: EventObserver) -> Callable[[], None]:
+        """Call ``observer(event, outcome, state, message)`` for each event a caller asks for.
+
+        ``event`` is the machine's event (``"LOAD_MODEL"``, ``"START_CHAT"``, ``"STOP"``,
+        ``"CLEAR_CHAT"``, ``"TEARDOWN"``, ``"RESET"``); ``outcome`` is ``"sent"`` when it
+        goes to the machine, or ``"refused"`` when the state does not allow it (the caller
+        gets the typed error, :data:`~webllm_machine.machine.REFUSALS`); ``state`` is the
+        state it met; ``message`` is the refusal's message (``None`` when sent). A
+        ``stop()`` that finds the reply already over is reported refused too, although the
+        caller sees no error. Requests refused for their arguments
+        (:class:`~webllm_machine.errors.InvalidRequestError`) never reach the machine and
+        are not reported, nor are the engine's own reports (``done.invoke``...).
+
+        Called synchronously, once per event (never per streamed token); an observer that
+        raises is logged and stays registered. Returns the function that removes it.
+
+        >>> import asyncio
+        >>> from webllm_machine.testing import ScriptedEngine
+        >>> async def main() -> list[tuple[str, str, str]]:
+        ...     client = WebLLMClient(engine=ScriptedEngine())
+        ...     seen: list[tuple[str, str, str]] = []
+        ...     def observe(event: str, outcome: str, state: str, _: object) -> None:
+        ...         seen.append((event, outcome, state))
+        ...     client.on_event(observe)
+        ...     try:
+        ...         client.stop()
+        ...     except WebLLMError:
+        ...         pass
+        ...     await client.load_model("demo-model")
+        ...     return seen
+        >>> asyncio.run(main())
+        [('STOP', 'refused', 'idle'), ('LOAD_MODEL', 'sent', 'idle')]
+        """
+        self._observers.append(observer)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._observers.remove(observer)
+
+        return remove
+
+    def _notify(self, event: str, outcome: EventOutcome, message: str | None = None) -> None:
+        if not self._observers:
+            return
+        state = self.machine.value
+        for observer in tuple(self._observers):
+            try:
+                observer(event, outcome, state, message)
+            except Exception:
+                log.exception("an event observer raised; it stays registered")
 
     def mermaid(self) -> str:
         """The statechart as Mermaid text (generated from the machine)."""
@@ -321,6 +383,7 @@ class WebLLMClient:
     def _check(self, event: str) -> None:
         error = self.machine.refusal(event)
         if error is not None:
+            self._notify(event, "refused", error.message)
             raise error
 
     async def _start(self) -> None:
@@ -342,9 +405,11 @@ class WebLLMClient:
                 await asyncio.sleep(0)
             error = self.machine.refusal(event)
             if error is not None:
+                self._notify(event, "refused", error.message)
                 if event == "STOP":
                     return
                 raise error
+            self._notify(event, "sent")
             await self.machine.send(event, **data)
 
     @staticmethod

@@ -14,7 +14,9 @@ The machine promises an engine that:
   options, ``stream: True`` and ``stream_options: {"include_usage": True}``) and returns
   an async iterator of OpenAI chunk dicts, as web-llm emits them: content deltas in
   ``choices[0].delta.content``, a chunk with ``finish_reason``, and a last usage chunk
-  with ``choices: []``.
+  with ``choices: []``. A chunk may carry several tokens: the web-llm adapter merges the
+  content chunks that arrive within one animation frame (the machine makes one snapshot
+  per chunk, so fewer, larger chunks cost less).
 * ``interrupt`` only asks the running generation to stop (as web-llm's
   ``interruptGenerate``); the machine keeps draining the stream until it ends, with
   ``finish_reason == "abort"``.

@@ -55,7 +55,7 @@ from .errors import (
     WebLLMError,
 )
 from .messages import ChatMessage
-from .snapshot import ChatResult, Context, ErrorInfo, Snapshot, Usage
+from .snapshot import ChatResult, Context, ErrorInfo, Snapshot, StreamedText, Usage, _Parts
 
 __all__ = ["EVENTS", "REFUSALS", "ChatRequest", "LoadRequest", "WebLLMMachine"]
 
@@ -194,6 +194,8 @@ class WebLLMMachine(StateChart[Any]):
         self._teardown_done: asyncio.Future[None] | None = None
         self._resetting = False
         self._outcomes: list[tuple[asyncio.Future[Any] | None, Any, BaseException | None]] = []
+        # The deltas of the reply being streamed (see StreamedText).
+        self._parts = _Parts()
         super().__init__()
 
     # -- snapshots and listeners --------------------------------------------------------
@@ -295,7 +297,7 @@ class WebLLMMachine(StateChart[Any]):
             error=None,
             usage=None,
             finish_reason=None,
-            streamed_content="",
+            streamed=StreamedText(),
         )
 
     async def on_invoke_loading(self) -> LoadRequest:
@@ -339,7 +341,8 @@ class WebLLMMachine(StateChart[Any]):
 
     def on_START_CHAT(self, request: ChatRequest) -> None:
         self._chat = request
-        self._set(streamed_content="", is_streaming=True, finish_reason=None, usage=None)
+        self._parts = _Parts()
+        self._set(streamed=StreamedText(), is_streaming=True, finish_reason=None, usage=None)
 
     async def on_invoke_chatting(self) -> ChatResult:
         request = self._chat
@@ -377,7 +380,9 @@ class WebLLMMachine(StateChart[Any]):
         return ChatResult(self._ctx.streamed_content, usage, finish_reason)
 
     def _on_delta(self, request: ChatRequest, delta: str) -> None:
-        self._set(streamed_content=self._ctx.streamed_content + delta)
+        # No event per delta: a new context (sharing the reply's list of deltas) and one
+        # published snapshot. Engines may hand over several tokens as one delta.
+        self._ctx = self._ctx._with_streamed(self._parts.add(delta))
         self._emit()
         if request.on_delta is not None:
             request.on_delta(delta)
@@ -425,7 +430,7 @@ class WebLLMMachine(StateChart[Any]):
     # -- clearing -----------------------------------------------------------------------
 
     async def on_CLEAR_CHAT(self) -> None:
-        self._set(messages=(), streamed_content="", usage=None, finish_reason=None)
+        self._set(messages=(), streamed=StreamedText(), usage=None, finish_reason=None)
         await self.engine.reset_chat()
 
     # -- tearing down -------------------------------------------------------------------

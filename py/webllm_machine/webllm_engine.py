@@ -26,7 +26,10 @@ How it works:
 
 * Chunks cross as JSON text (``JSON.stringify`` in JS, :func:`json.loads` in Python):
   plain dicts with ``None`` for JS ``null`` (``JsProxy.to_py`` would give
-  ``pyodide.ffi.jsnull``), and no per-chunk proxy to destroy.
+  ``pyodide.ffi.jsnull``), and no per-chunk proxy to destroy. They cross in batches: a
+  JS *pump* pulls web-llm's stream eagerly and hands Python what has arrived at most once
+  per animation frame (an await of a JS promise costs ~120 us under Pyodide, a token of
+  a fast stream ~20 us of JS), content chunks merged (:meth:`WebLLMEngine.stream`).
 * Custom models (records of ``engine_config["appConfig"]``) load like prebuilt ones. Their
   relative URLs are resolved against the page (web-llm resolves ``model`` against nothing,
   and ``model_lib`` against the worker's origin). When their load fails in a way web-llm
@@ -85,6 +88,31 @@ log = logging.getLogger(__name__)
 
 #: Where the worker script is, relative to the page (``document.baseURI``).
 DEFAULT_WORKER_URL = "./static/js/webllm-worker.js"
+#: web-llm's ES module, relative to the page: imported at its first use when the page's
+#: PyScript config does not map it in ``js_modules`` (the app's does not, so that the page
+#: does not fetch and evaluate 6.6 MB of JS before Python starts).
+DEFAULT_MODULE_URL = "./static/vendor/web-llm/index.js"
+#: web-llm's model list and ``modelVersion``, extracted by ``make vendor`` (tools/vendor.py)
+#: into the app's bundle beside this file; read while the module is not imported yet.
+PREBUILT_JSON = "webllm_prebuilt.json"
+#: The module's functions the adapter calls (all return promises): the stand-in that
+#: imports the module at the first call has these.
+_LAZY_EXPORTS = (
+    "CreateWebWorkerMLCEngine",
+    "hasModelInCache",
+    "deleteModelAllInfoInCache",
+    "deleteModelWasmInCache",
+    "deleteChatConfigInCache",
+)
+_LAZY_MODULE_JS = r"""
+(url, base, names) => {
+  let loaded = null;
+  const load = () => (loaded ??= import(new URL(url, base).href));
+  const lazy = { lazyWebLLM: true, load };
+  for (const name of names) lazy[name] = (...args) => load().then((m) => m[name](...args));
+  return lazy;
+}
+"""
 
 #: What this adapter uses of web-llm's module (checked against the real bundle and the
 #: test double by tests/browser/test_webllm_contract.py, which reads these with ``ast``).
@@ -144,6 +172,62 @@ _BRIDGE_JS = r"""
   const quiet = (value) => {
     if (value && typeof value.then === "function") value.then(undefined, () => {});
   };
+  // One chunk for each run of consecutive chunks with one choice and a delta of content
+  // (and role) only: the contents joined, the last finish_reason, logprobs' contents
+  // joined; the first chunk's other fields. A run of one is its chunk, untouched; any
+  // other chunk (the usage chunk, `choices: []`; tool calls; n > 1) passes as it is.
+  const mergeable = (c) => {
+    const choices = c && c.choices;
+    if (!Array.isArray(choices) || choices.length !== 1 || c.usage) return false;
+    const delta = choices[0] && choices[0].delta;
+    if (!delta || typeof delta !== "object") return false;
+    for (const key in delta) if (key !== "content" && key !== "role") return false;
+    return true;
+  };
+  const joined = (run) => {
+    const first = run[0].choices[0];
+    let content = "", hasContent = false, finish = first.finish_reason, role = first.delta.role;
+    let logprobs = first.logprobs;
+    const tokens = [];
+    for (const c of run) {
+      const choice = c.choices[0];
+      if (typeof choice.delta.content === "string") {
+        content += choice.delta.content;
+        hasContent = true;
+      }
+      if (role === undefined && choice.delta.role !== undefined) role = choice.delta.role;
+      if (choice.finish_reason != null) finish = choice.finish_reason;
+      if (choice.logprobs && Array.isArray(choice.logprobs.content)) {
+        tokens.push(...choice.logprobs.content);
+      }
+    }
+    if (tokens.length) logprobs = { ...(first.logprobs || {}), content: tokens };
+    const delta = { ...first.delta };
+    if (hasContent) delta.content = content;
+    if (role !== undefined) delta.role = role;
+    const choice = { ...first, delta, finish_reason: finish ?? null };
+    if ("logprobs" in first || tokens.length) choice.logprobs = logprobs ?? null;
+    return { ...run[0], choices: [choice] };
+  };
+  const merge = (chunks) => {
+    const out = [];
+    let run = [];
+    const end = () => {
+      if (run.length === 1) out.push(run[0]);
+      else if (run.length > 1) out.push(joined(run));
+      run = [];
+    };
+    for (const c of chunks) {
+      if (mergeable(c)) {
+        run.push(c);
+      } else {
+        end();
+        out.push(c);
+      }
+    }
+    end();
+    return out;
+  };
   const method = (target, path) => {
     const parts = path.split(".");
     let owner = target;
@@ -197,19 +281,93 @@ _BRIDGE_JS = r"""
     call(guard, target, path, args) {
       return race(guard, () => method(target, path)(...(args || [])));
     },
-    // The async iterator of a completion stream (web-llm returns an AsyncGenerator).
-    stream(guard, engine, request) {
-      return race(guard, () => engine.chat.completions.create(request).then((iterable) =>
-        iterable[Symbol.asyncIterator] ? iterable[Symbol.asyncIterator]() : iterable));
-    },
-    next(guard, iterator) {
-      return race(guard, () => iterator.next().then((r) =>
-        r.done ? { done: true, json: null } : { done: false, json: JSON.stringify(r.value) }));
-    },
-    close(iterator) {
-      try {
-        if (typeof iterator.return === "function") quiet(iterator.return());
-      } catch (e) { /* already closed */ }
+    // A completion stream, pumped in JS: web-llm's async iterator is pulled eagerly into a
+    // queue (so its worker never waits for the page), and take() hands Python every chunk
+    // queued so far as one JSON text {chunks, done, error}, runs of chunks merged (see
+    // merge). With pace "frame", take() settles at most once per animation frame: at the
+    // frame, or at the first chunk after a frame that found none; at once when the stream
+    // ended or failed. Where frames do not run (a hidden page, a worker without
+    // requestAnimationFrame), a chunk that comes 16 ms or more after the last hand-over
+    // settles it (no timers: hidden pages throttle them to 1/s or 1/min). With pace
+    // "none", as soon as a chunk is queued. take() never rejects; an error comes as
+    // {name, message} with the chunks that came before it.
+    pump(guard, engine, request, pace, interrupted) {
+      const MIN_MS = 16;
+      const queue = [];
+      let done = false, error = null, closed = false, iterator = null, released = false;
+      let waiter = null;      // the pending take()'s resolve
+      let frameDue = false;   // ... which waits for the next frame
+      let last = 0;           // performance.now() at the last hand-over
+      const paced = pace === "frame";
+      const frame = paced && typeof requestAnimationFrame === "function"
+        ? requestAnimationFrame : null;
+      const hidden = () => typeof document !== "undefined" && document.hidden === true;
+      const unframed = () => (frame === null || hidden()) && performance.now() - last >= MIN_MS;
+      const flush = () => JSON.stringify({ chunks: merge(queue.splice(0)), done, error });
+      const hand = () => {
+        const w = waiter;
+        waiter = null;
+        frameDue = false;
+        last = performance.now();
+        w(flush());
+      };
+      const poke = () => {   // a chunk was queued, or the stream ended
+        if (waiter !== null && (!frameDue || done || unframed())) hand();
+      };
+      const release = () => {   // web-llm's generator, closed early
+        if (released || iterator === null || typeof iterator.return !== "function") return;
+        released = true;
+        try { quiet(iterator.return()); } catch (e) { /* already closed */ }
+      };
+      const pull = async () => {
+        const opened = await race(guard, () => engine.chat.completions.create(request));
+        if (!opened.ok) return opened;
+        const iterable = opened.value;
+        iterator = iterable[Symbol.asyncIterator] ? iterable[Symbol.asyncIterator]() : iterable;
+        while (!closed) {
+          const step = await race(guard, () => iterator.next());
+          if (!step.ok) return step;
+          if (step.value.done || closed) return null;
+          queue.push(step.value.value);
+          // web-llm resets its interrupt flag when a generation starts: say it again.
+          if (interrupted) pump.interrupt();
+          poke();
+        }
+        return null;
+      };
+      const pump = {
+        take() {
+          return new Promise((resolve) => {
+            waiter = resolve;
+            if (done || (!paced && queue.length > 0)) return hand();
+            if (!paced) return;
+            frameDue = true;
+            if (queue.length > 0 && unframed()) return hand();
+            if (frame !== null) frame(() => {
+              if (waiter !== resolve) return;
+              frameDue = false;
+              if (queue.length > 0 || done) hand();
+            });
+          });
+        },
+        interrupt() {
+          interrupted = true;
+          try { quiet(engine.interruptGenerate()); } catch (e) { /* nothing to stop */ }
+        },
+        // Stop pulling (the consumer left early); a pending take() is left pending.
+        close() {
+          closed = true;
+          waiter = null;
+          if (!done) release();
+        },
+      };
+      pull().catch(describe).then((failed) => {
+        if (failed) error = { name: failed.name, message: failed.message };
+        done = true;
+        if (closed) release();
+        else poke();
+      });
+      return pump;
     },
     interrupt(engine) {
       try { quiet(engine.interruptGenerate()); } catch (e) { /* nothing to stop */ }
@@ -362,9 +520,10 @@ class WebLLMEngine:
     """:class:`~webllm_machine.engine.Engine` backed by web-llm in a Web Worker.
 
     Args:
-        webllm: web-llm's ES module object. ``None`` (the default) imports it, at first
-            use, from PyScript's ``js_modules`` (``from pyscript.js_modules import
-            webllm``): the page's config must map web-llm's ``index.js`` to ``webllm``.
+        webllm: web-llm's ES module object. ``None`` (the default): ``webllm`` from
+            PyScript's ``js_modules`` when the page's config maps web-llm's ``index.js``
+            to it, else imported from :attr:`module_url` at its first use (see
+            :attr:`module`).
         worker_url: the worker script, resolved against ``document.baseURI``.
         unload_timeout_s: how long :meth:`unload` waits for web-llm's own ``unload()``
             before terminating the worker anyway.
@@ -407,14 +566,43 @@ class WebLLMEngine:
         """The current worker (a JS ``Worker``), or ``None``."""
         return None if self._session is None else self._session.worker
 
+    #: web-llm's module URL, relative to the page, for the lazy import (see :attr:`module`).
+    module_url: str = DEFAULT_MODULE_URL
+    _prebuilt_json: dict[str, Any] | None = None
+
     @property
     def module(self) -> Any:
-        """web-llm's module object (imported from ``pyscript.js_modules`` if not given)."""
+        """web-llm's module object: the one given; else ``webllm`` from PyScript's
+        ``js_modules`` when the page's config maps it; else a stand-in whose functions
+        import :attr:`module_url` at the first call (one import, shared). The model list
+        and ``modelVersion`` then come from ``webllm_prebuilt.json`` (made by
+        ``make vendor``), so filling a model picker needs no web-llm."""
         if self._webllm is None:
-            from pyscript.js_modules import webllm  # type: ignore[import-not-found]
-
+            try:
+                from pyscript.js_modules import webllm  # type: ignore[import-not-found]
+            except (ImportError, AttributeError):
+                webllm = run_js(_LAZY_MODULE_JS)(
+                    self.module_url, js.document.baseURI, to_js(list(_LAZY_EXPORTS))
+                )
             self._webllm = webllm
         return self._webllm
+
+    def _vendored_prebuilt(self) -> dict[str, Any] | None:
+        """``webllm_prebuilt.json`` while :attr:`module` is the lazy stand-in, else None."""
+        if not getattr(self.module, "lazyWebLLM", False):
+            return None
+        if self._prebuilt_json is None:
+            from pathlib import Path
+
+            path = Path(__file__).with_name(PREBUILT_JSON)
+            try:
+                self._prebuilt_json = json.loads(path.read_text())
+            except OSError as exc:
+                raise RuntimeError(
+                    f"{path} is missing: the page maps no web-llm module in js_modules, and "
+                    "the model list comes from this file (made by `make vendor`)"
+                ) from exc
+        return self._prebuilt_json
 
     # -- helpers outside the protocol ----------------------------------------------------
 
@@ -442,11 +630,18 @@ class WebLLMEngine:
     @property
     def model_version(self) -> str:
         """web-llm's ``modelVersion``: the model libraries it is built for (``v0_2_86/base``)."""
+        vendored = self._vendored_prebuilt()
+        if vendored is not None:
+            return str(vendored.get("modelVersion", ""))
         return str(_js_bridge().modelVersion(self.module))
 
     def _raw_prebuilt(self) -> list[dict[str, Any]]:
         if self._prebuilt_raw is None:
-            self._prebuilt_raw = json.loads(str(_js_bridge().modelList(self.module)))
+            vendored = self._vendored_prebuilt()
+            if vendored is not None:
+                self._prebuilt_raw = list(vendored.get("model_list", []))
+            else:
+                self._prebuilt_raw = json.loads(str(_js_bridge().modelList(self.module)))
         return self._prebuilt_raw or []
 
     async def has_model_in_cache(
@@ -607,8 +802,20 @@ class WebLLMEngine:
         session.engine = result.value
         log.info("web-llm loaded %s in %.1f s", model_id, time.monotonic() - start)
 
+    #: How the stream hands chunks to Python: ``"frame"`` (the default) at most once per
+    #: animation frame, ``"none"`` as soon as one is there. Either way every chunk queued
+    #: by then comes in one hand-over, each run of content chunks merged into one chunk.
+    stream_pacing = "frame"
+    _pump: Any = None  # the JS pump of the stream running now
+
     def stream(self, request: Mapping[str, Any]) -> AsyncIterator[dict[str, Any]]:
-        """Start a streaming chat completion; yields web-llm's chunks as plain dicts."""
+        """Start a streaming chat completion; yields web-llm's chunks as plain dicts.
+
+        web-llm's iterator is pulled eagerly in JS, and the chunks that arrived since the
+        last hand-over (see :attr:`stream_pacing`) come to Python together: consecutive
+        content chunks merged into one (their ``delta.content`` joined, the last
+        ``finish_reason``), the usage chunk (``choices: []``) as it is, last. The text, the
+        ``finish_reason`` and the usage are web-llm's; the number of chunks is not."""
         session = self._session
         if session is None or session.engine is None:
             raise classify(
@@ -626,6 +833,8 @@ class WebLLMEngine:
             return
         self._interrupt_pending = True
         _js_bridge().interrupt(session.engine)
+        if self._pump is not None:
+            self._pump.interrupt()  # again on each chunk the pump receives
 
     async def reset_chat(self) -> None:
         """Forget the conversation held by the engine (its KV cache)."""
@@ -726,23 +935,26 @@ class WebLLMEngine:
             raise InvalidRequestError(
                 f"the request must be JSON-like data: {exc}", field="options"
             ) from exc
-        iterator: Any = None
-        finished = False
+        # One await (and one JSON text) per hand-over, not per token: see stream().
+        pump = bridge.pump(
+            session.guard, session.engine, js_request, self.stream_pacing, self._interrupt_pending
+        )
+        self._pump = pump
         try:
-            iterator = _raise_for(await bridge.stream(session.guard, session.engine, js_request))
             while True:
-                step = _raise_for(await bridge.next(session.guard, iterator))
-                if step.done:
-                    finished = True
+                batch = json.loads(await pump.take())
+                for chunk in batch["chunks"]:
+                    yield chunk
+                error = batch["error"]
+                if error is not None:
+                    raise classify(str(error["name"]), str(error["message"]))
+                if batch["done"]:
                     return
-                chunk: dict[str, Any] = json.loads(str(step.json))
-                if self._interrupt_pending and session.engine is not None:
-                    bridge.interrupt(session.engine)
-                yield chunk
         finally:
             self._interrupt_pending = False
-            if iterator is not None and not finished and not session.closed:
-                bridge.close(iterator)
+            if self._pump is pump:
+                self._pump = None
+            pump.close()
 
     def _check_current(self, generation: int, model_id: str) -> None:
         if generation != self._generation:

@@ -46,6 +46,8 @@ from helpers import (
 )
 
 BROWSER_DIR = Path(__file__).resolve().parent
+#: Fixtures that start Playwright: only tests under tests/browser/ may use them.
+BROWSER_FIXTURES = frozenset({"playwright", "browser", "browser_no_webgpu", "page", "new_page"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -66,6 +68,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.browser)
             browser_items.append(item)
         else:
+            uses = sorted(set(getattr(item, "fixturenames", ())) & BROWSER_FIXTURES)
+            if uses:  # it would start Playwright in the middle of the async tests
+                raise pytest.UsageError(
+                    f"{item.nodeid} uses the browser fixture(s) {uses} outside tests/browser/ "
+                    "(a test parameter with the same name does too: rename it)"
+                )
             other_items.append(item)
     items[:] = other_items + browser_items
 

@@ -96,13 +96,21 @@ def test_boot_python_ready_offline(page: Page, page_log: PageLog, server: Static
         "/static/vendor/pyscript/core.js",
         "/static/vendor/pyodide/pyodide.asm.wasm",
         "/static/vendor/pyodide/python_stdlib.zip",
-        "/static/vendor/pyodide/micropip-0.11.1-py3-none-any.whl",
-        "/static/vendor/wheels/python_statemachine-3.2.2-py3-none-any.whl",
-        "/static/vendor/wheels/webllm_machine-0.1.0-py3-none-any.whl",
-        "/static/vendor/web-llm/index.js",
+        "/static/vendor/app-bundle.zip",
         "/py/main.py",
     ):
         assert expected in paths, f"{expected} was not loaded; loaded: {paths}"
+    # No package manager at start-up: the app's Python comes in the bundle, unpacked by
+    # PyScript's [files]; no wheel, no micropip, no module of py/ fetched one by one. And
+    # web-llm's 6.6 MB module waits for its first use (the model list comes in the bundle).
+    extra = [
+        p
+        for p in paths
+        if p.endswith(".whl")
+        or (p.startswith("/py/") and p != "/py/main.py")
+        or p == "/static/vendor/web-llm/index.js"
+    ]
+    assert extra == [], f"fetched at start-up: {extra}"
 
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "boot.png"), full_page=True)

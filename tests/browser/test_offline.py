@@ -150,8 +150,17 @@ def test_after_one_visit_the_app_boots_offline_and_reaches_idle(
         "pyscript.toml",
         "static/vendor/pyodide/pyodide.asm.wasm",
         "static/vendor/pyodide/python_stdlib.zip",
-        "static/vendor/wheels/webllm_machine-0.1.0-py3-none-any.whl",
-        "static/vendor/web-llm/index.js",
+        "static/vendor/app-bundle.zip",
+    }
+    # web-llm's module is imported at its first use (a load), not at boot: offline too.
+    webllm_module = page.evaluate(
+        "async () => typeof (await import(new URL("
+        "'static/vendor/web-llm/index.js', document.baseURI).href)).CreateWebWorkerMLCEngine"
+    )
+    assert webllm_module == "function"
+    ours = [r for r in responses if r.url.startswith(site_server.origin)]
+    assert "static/vendor/web-llm/index.js" in {
+        r.url.removeprefix(site_server.app_url) for r in ours
     }
     assert [r.url for r in ours if not r.from_service_worker] == []
     assert failed == []

@@ -261,8 +261,9 @@ def test_streams_a_reply_with_usage(page: Page, page_log: PageLog) -> None:
 
 
 def test_engine_alone_yields_web_llm_chunks(page: Page) -> None:
-    open_engine_page(page, double={"reply": "Hi there", "loadSteps": 2})
-    result = run(page, "engine_direct", model_id=Q4F32)
+    # One token per task, handed over as they come: web-llm's chunks, one by one.
+    open_engine_page(page, double={"reply": "Hi there", "loadSteps": 2, "tokenDelayMs": 30})
+    result = run(page, "engine_direct", model_id=Q4F32, pacing="none")
     assert result["load"]["ok"] is True
     assert result["reports"] == [0.5, 1.0]
     assert result["proxies_loaded"] == 1
@@ -290,6 +291,44 @@ def test_engine_alone_yields_web_llm_chunks(page: Page) -> None:
     assert result["after_unload"]["error"]["type"] == "NotReadyError"
     assert result["engine"] == {"live_proxies": 0, "loaded": False, "has_worker": False}
     assert [c["fn"] for c in double_calls(page)].count("terminate") == 1
+
+
+def test_chunks_of_one_frame_come_merged(page: Page) -> None:
+    # Every token within one frame (microtasks only): one content chunk (the deltas
+    # joined, the last finish_reason), then web-llm's usage chunk as it is.
+    open_engine_page(page, double={"reply": REPLY, "tokenYield": "none"})
+    result = run(page, "engine_direct", model_id=Q4F32)
+    assert result["stream"]["ok"] is True, result
+    merged, usage = result["chunks"]
+    assert set(merged) == {"id", "choices", "model", "object", "created"}
+    assert merged["object"] == "chat.completion.chunk"
+    assert merged["choices"] == [
+        {
+            "delta": {"content": REPLY, "role": "assistant"},
+            "finish_reason": "stop",
+            "index": 0,
+            "logprobs": None,
+        }
+    ]
+    assert usage["choices"] == []
+    assert usage["usage"]["completion_tokens"] == 9
+    assert usage["id"] == merged["id"]
+    assert result["engine"] == {"live_proxies": 0, "loaded": False, "has_worker": False}
+
+
+def test_a_long_fast_stream_is_handed_over_per_frame(page: Page) -> None:
+    # One token per task (as web-llm's worker client gets them): the machine sees a few
+    # deltas per frame, not one per token, and the text, usage and finish_reason are whole.
+    open_engine_page(page, double={"tokens": 3000, "tokenYield": "message"})
+    assert run(page, "load", model_id=Q4F32)["load"]["ok"] is True
+    result = run(page, "chat_deltas", text="Go")
+    assert result["chat"]["ok"] is True, result
+    expected = "".join("w0" if i == 0 else f" w{i}" for i in range(3000))
+    assert result["chat"]["value"] == {"content": expected, "finish_reason": "stop", "usage": 3000}
+    assert "".join(result["deltas"]) == expected
+    assert 1 <= len(result["deltas"]) < 300, len(result["deltas"])
+    assert result["state"]["streamed_content"] == expected
+    assert run(page, "teardown")["engine"]["live_proxies"] == 0
 
 
 def test_stop_mid_stream_keeps_the_partial_reply(page: Page, page_log: PageLog) -> None:

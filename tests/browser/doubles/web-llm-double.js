@@ -19,6 +19,9 @@
 //     crashWorkerAfter: 2,        // after 2 tokens, the worker dies (an uncaught error in it)
 //     promptTokens: 12,           // usage.prompt_tokens (default: words in the messages)
 //     cached: ["model-id"],       // what hasModelInCache answers true for
+//     cacheFiles: false,          // true: a load puts the model's files in the Cache API as
+//                                 // web-llm does, and the delete helpers remove them (see
+//                                 // "the Cache API" below); shardBytes: size of each shard
 //     errorStyle: "string",       // "string" (default): errors reach the page as web-llm's
 //                                 // worker client delivers them, err.toString() strings;
 //                                 // "error": as Error objects with web-llm's `name`
@@ -305,6 +308,7 @@ export class WebWorkerMLCEngine {
       this.initProgressCallback?.({ progress, timeElapsed: elapsed, text });
     }
     if (c.failLoad) throw fromWorker(makeError(c.failLoad, c.failLoadMessage));
+    if (c.cacheFiles) await cacheModelFiles(findModelRecord(modelId, this.appConfig));
     this.modelId = [modelId];
     this.chatOpts = chatOpts === undefined ? undefined : [chatOpts];
   }
@@ -463,23 +467,78 @@ export async function CreateWebWorkerMLCEngine(worker, modelId, engineConfig, ch
 // These run on the page in the real web-llm too: errors are Error objects.
 export async function hasModelInCache(modelId, appConfig) {
   record("hasModelInCache", { modelId });
-  findModelRecord(modelId, appConfig ?? prebuiltAppConfig);
-  return (config().cached ?? []).includes(modelId);
+  const found = findModelRecord(modelId, appConfig ?? prebuiltAppConfig);
+  if ((config().cached ?? []).includes(modelId)) return true;
+  return config().cacheFiles ? hasCachedWeights(found) : false;
 }
 
 export async function deleteModelAllInfoInCache(modelId, appConfig) {
   record("deleteModelAllInfoInCache", { modelId });
-  findModelRecord(modelId, appConfig ?? prebuiltAppConfig);
+  const found = findModelRecord(modelId, appConfig ?? prebuiltAppConfig);
   const c = config();
   c.cached = (c.cached ?? []).filter((id) => id !== modelId);
+  if (c.cacheFiles) await deleteCachedFiles(found, ["model", "wasm", "config"]);
 }
 
 export async function deleteModelWasmInCache(modelId, appConfig) {
   record("deleteModelWasmInCache", { modelId });
-  findModelRecord(modelId, appConfig ?? prebuiltAppConfig);
+  const found = findModelRecord(modelId, appConfig ?? prebuiltAppConfig);
+  if (config().cacheFiles) await deleteCachedFiles(found, ["wasm"]);
 }
 
 export async function deleteChatConfigInCache(modelId, appConfig) {
   record("deleteChatConfigInCache", { modelId });
-  findModelRecord(modelId, appConfig ?? prebuiltAppConfig);
+  const found = findModelRecord(modelId, appConfig ?? prebuiltAppConfig);
+  if (config().cacheFiles) await deleteCachedFiles(found, ["config"]);
+}
+
+// -- the Cache API, as web-llm 0.2.86 fills it (only with `cacheFiles: true`) ----------------
+// Caches "webllm/model" (tensor-cache.json, the shards it lists, tokenizer.json, under the
+// weights URL <model>/resolve/main/), "webllm/config" (mlc-chat-config.json there) and
+// "webllm/wasm" (the model library, by its URL). Like web-llm, deleting keeps the manifest.
+
+const DOUBLE_SHARDS = ["params_shard_0.bin", "params_shard_1.bin"];
+
+const cleanModelUrl = (modelUrl) => {
+  let url = modelUrl.endsWith("/") ? modelUrl : modelUrl + "/";
+  if (!/.+\/resolve\/.+\//.test(url)) url += "resolve/main/";
+  return new URL(url).href;
+};
+
+async function cacheModelFiles(found) {
+  const base = cleanModelUrl(found.model);
+  const model = await caches.open("webllm/model");
+  const manifest = { metadata: {}, records: DOUBLE_SHARDS.map((dataPath) => ({ dataPath })) };
+  await model.put(new URL("tensor-cache.json", base).href, new Response(JSON.stringify(manifest)));
+  for (const shard of DOUBLE_SHARDS) {
+    await model.put(new URL(shard, base).href, new Response(new Uint8Array(config().shardBytes ?? 100000)));
+  }
+  await model.put(new URL("tokenizer.json", base).href, new Response("{}"));
+  const chatConfig = await caches.open("webllm/config");
+  await chatConfig.put(new URL("mlc-chat-config.json", base).href, new Response("{}"));
+  const wasm = await caches.open("webllm/wasm");
+  await wasm.put(found.model_lib, new Response(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0])));
+}
+
+async function hasCachedWeights(found) {
+  const base = cleanModelUrl(found.model);
+  const model = await caches.open("webllm/model");
+  const manifest = await model.match(new URL("tensor-cache.json", base).href);
+  if (!manifest) return false;
+  const { records } = await manifest.json();
+  const present = await Promise.all(records.map((r) => model.match(new URL(r.dataPath, base).href)));
+  return present.every(Boolean);
+}
+
+async function deleteCachedFiles(found, kinds) {
+  const base = cleanModelUrl(found.model);
+  if (kinds.includes("model")) {
+    const model = await caches.open("webllm/model");
+    for (const shard of DOUBLE_SHARDS) await model.delete(new URL(shard, base).href);
+    await model.delete(new URL("tokenizer.json", base).href);
+  }
+  if (kinds.includes("wasm")) await (await caches.open("webllm/wasm")).delete(found.model_lib);
+  if (kinds.includes("config")) {
+    await (await caches.open("webllm/config")).delete(new URL("mlc-chat-config.json", base).href);
+  }
 }

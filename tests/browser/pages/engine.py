@@ -179,6 +179,26 @@ async def stream_and_stop(text: str, stop_after: int = 2, timeout_s: float = 20)
     return {"stream": result, "deltas": deltas, **status()}
 
 
+async def chat_deltas(text: str, timeout_s: float = 30) -> Any:
+    """One turn through ``stream_chat``: the deltas as the client hands them over."""
+    assert client is not None
+    deltas: list[str] = []
+
+    async def go() -> dict[str, Any]:
+        assert client is not None
+        async for delta in client.stream_chat([{"role": "user", "content": text}]):
+            deltas.append(delta)
+        ctx = client.get_state().context
+        return {
+            "content": ctx.messages[-1].content,
+            "finish_reason": ctx.finish_reason,
+            "usage": None if ctx.usage is None else ctx.usage.completion_tokens,
+        }
+
+    result = await outcome(go(), timeout_s)
+    return {"chat": result, "deltas": deltas, **status()}
+
+
 async def stop_at_once(text: str, timeout_s: float = 20) -> Any:
     """stop() right after START_CHAT, before web-llm's generation has begun."""
     assert client is not None
@@ -237,10 +257,13 @@ async def cancel_load(
     return {"waited": waited, "first": first_result, "second": second, **status()}
 
 
-async def engine_direct(model_id: str, timeout_s: float = 20) -> Any:
-    """The engine alone (no machine): load, stream one reply, unload twice."""
+async def engine_direct(model_id: str, timeout_s: float = 20, pacing: str | None = None) -> Any:
+    """The engine alone (no machine): load, stream one reply, unload twice. ``pacing``:
+    the engine's ``stream_pacing`` (``"frame"`` by default)."""
     global engine
     engine = WebLLMEngine(worker_url=WORKER_URL)
+    if pacing is not None:
+        engine.stream_pacing = pacing
     reports: list[float] = []
     loaded = await outcome(
         engine.load(
@@ -324,6 +347,7 @@ SCENARIOS: dict[str, Callable[..., Awaitable[Any]]] = {
         load,
         chat,
         stream_and_stop,
+        chat_deltas,
         stop_at_once,
         clear,
         teardown,

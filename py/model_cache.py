@@ -1,0 +1,289 @@
+"""What web-llm keeps in the browser's cache, per model: one scan for the whole app.
+
+web-llm 0.2.86 (``cacheBackend: "cache"``, its default and the app's) keeps a model's
+files in the Cache API, in three caches: ``webllm/model`` (the weight shards listed in
+``tensor-cache.json``, the manifest itself and the tokenizer, all under the weights URL
+``<model>/resolve/main/``), ``webllm/config`` (``mlc-chat-config.json`` under the same
+URL) and ``webllm/wasm`` (the model library, by its ``model_lib`` URL). Its
+``hasModelInCache(id)`` reads the cache's keys and the manifest again for each model it is
+asked about; :func:`scan` reads every key of the ``webllm/*`` caches once (and each cached
+manifest), and :func:`attribute` tells which files belong to which model.
+
+Only :func:`scan` and :func:`delete_urls` need a browser (``pyodide`` is imported when they
+run); the rest is plain Python.
+
+>>> records = [{"model_id": "M-q4f32_1-MLC", "model": "https://hf.co/mlc-ai/M",
+...             "model_lib": "https://libs.example/M-webgpu.wasm"}]
+>>> base = "https://hf.co/mlc-ai/M/resolve/main/"
+>>> files = [CachedFile("webllm/model", base + "tensor-cache.json", 100),
+...          CachedFile("webllm/model", base + "params_shard_0.bin", 5_000_000),
+...          CachedFile("webllm/config", base + "mlc-chat-config.json", 10),
+...          CachedFile("webllm/wasm", "https://libs.example/M-webgpu.wasm", 2_000_000),
+...          CachedFile("webllm/model", "https://hf.co/mlc-ai/Gone/resolve/main/x.bin", 7)]
+>>> manifests = {base + "tensor-cache.json": ["params_shard_0.bin"]}
+>>> models, others = attribute(files, manifests, records)
+>>> models["M-q4f32_1-MLC"].complete, format_bytes(models["M-q4f32_1-MLC"].size)
+(True, '7.0 MB')
+>>> [f.url.rsplit("/", 1)[1] for f in others]
+['x.bin']
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin
+
+__all__ = [
+    "CACHE_PREFIX",
+    "CachedFile",
+    "Inventory",
+    "ModelFiles",
+    "app_records",
+    "attribute",
+    "delete_urls",
+    "estimate",
+    "format_bytes",
+    "scan",
+    "usage_text",
+    "weights_base",
+]
+
+#: The Cache API caches web-llm writes: ``webllm/model``, ``webllm/config``, ``webllm/wasm``.
+CACHE_PREFIX = "webllm/"
+MANIFEST = "tensor-cache.json"
+_RESOLVED = re.compile(r".+/resolve/.+/")
+
+
+@dataclass(frozen=True)
+class CachedFile:
+    cache: str
+    url: str
+    size: int = 0
+
+
+@dataclass
+class ModelFiles:
+    """A model's files in the cache. ``complete``: the manifest and every shard it lists."""
+
+    model_id: str
+    files: list[CachedFile] = field(default_factory=list)
+    complete: bool = False
+
+    @property
+    def size(self) -> int:
+        return sum(f.size for f in self.files)
+
+    @property
+    def status(self) -> str:
+        """``"complete"`` or ``"partial"`` (some files, not every weight shard)."""
+        return "complete" if self.complete else "partial"
+
+
+@dataclass
+class Inventory:
+    """What :func:`scan` found: every file of the ``webllm/*`` caches, and the shards each
+    cached ``tensor-cache.json`` lists (by the manifest's URL)."""
+
+    supported: bool = True
+    files: list[CachedFile] = field(default_factory=list)
+    manifests: dict[str, list[str]] = field(default_factory=dict)
+
+    def by_model(
+        self, records: Iterable[Mapping[str, Any]], base_url: str = ""
+    ) -> tuple[dict[str, ModelFiles], list[CachedFile]]:
+        return attribute(self.files, self.manifests, records, base_url)
+
+
+def weights_base(model_url: str, base_url: str = "") -> str:
+    """Where web-llm keeps a model's weights (its ``cleanModelUrl``), made absolute.
+
+    >>> weights_base("https://hf.co/mlc-ai/M")
+    'https://hf.co/mlc-ai/M/resolve/main/'
+    >>> weights_base("models/M/resolve/v2", "http://127.0.0.1:8000/app/")
+    'http://127.0.0.1:8000/app/models/M/resolve/v2/'
+    """
+    url = urljoin(base_url, model_url) if base_url else model_url
+    url = url if url.endswith("/") else url + "/"
+    return url if _RESOLVED.search(url) else url + "resolve/main/"
+
+
+def attribute(
+    files: Iterable[CachedFile],
+    manifests: Mapping[str, Sequence[str]],
+    records: Iterable[Mapping[str, Any]],
+    base_url: str = "",
+) -> tuple[dict[str, ModelFiles], list[CachedFile]]:
+    """The cached files of each model of ``records`` (web-llm's model records: ``model_id``,
+    ``model``, ``model_lib``), and the files no record claims.
+
+    A model library shared by two models counts for both.
+    """
+    files = list(files)
+    found: dict[str, ModelFiles] = {}
+    claimed: set[tuple[str, str]] = set()
+    for record in records:
+        model_url = record.get("model")
+        if not isinstance(model_url, str) or not model_url:
+            continue
+        base = weights_base(model_url, base_url)
+        lib = record.get("model_lib")
+        lib = urljoin(base_url, lib) if isinstance(lib, str) and lib else None
+        mine = [
+            f
+            for f in files
+            if (f.cache != CACHE_PREFIX + "wasm" and f.url.startswith(base))
+            or (f.cache == CACHE_PREFIX + "wasm" and f.url == lib)
+        ]
+        if not any(f.cache != CACHE_PREFIX + "wasm" for f in mine):
+            continue  # a library alone (shared, or left over): not this model's download
+        manifest = base + MANIFEST
+        urls = {f.url for f in mine}
+        shards = manifests.get(manifest)
+        complete = (
+            manifest in urls
+            and shards is not None
+            and all(urljoin(base, s) in urls for s in shards)
+        )
+        found[str(record["model_id"])] = ModelFiles(str(record["model_id"]), mine, complete)
+        claimed.update((f.cache, f.url) for f in mine)
+    others = [f for f in files if (f.cache, f.url) not in claimed]
+    return found, others
+
+
+def app_records(engine: Any, client: Any) -> list[dict[str, Any]]:
+    """web-llm's records (with their URLs) of every model the app lists: the engine's
+    ``prebuilt_model_list()`` and the client's custom models (the demo has no files)."""
+    prebuilt = getattr(engine, "prebuilt_model_list", None)
+    records = [
+        r
+        for r in (prebuilt() if callable(prebuilt) else [])
+        if not r.get("scripted_demo") and r.get("model")
+    ]
+    records += [r.app_config_entry() for r in client.models() if r.custom]
+    return records
+
+
+def format_bytes(size: float) -> str:
+    """A size for people, in powers of 1000 as browsers and disks say it.
+
+    >>> format_bytes(0), format_bytes(999), format_bytes(1_234_567), format_bytes(5.2e9)
+    ('0 B', '999 B', '1.2 MB', '5.2 GB')
+    """
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(size) < 1000 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def usage_text(usage: float, quota: float) -> str:
+    """The origin's storage use, for people.
+
+    >>> usage_text(1_234_567_890, 10e9)
+    'This site stores 1.2 GB of the 10.0 GB the browser allows it (12%).'
+    >>> usage_text(5, 0)
+    'This site stores 5 B (the browser gives no quota).'
+    """
+    if quota <= 0:
+        return f"This site stores {format_bytes(usage)} (the browser gives no quota)."
+    share = usage / quota * 100
+    percent = f"{share:.0f}%" if share >= 1 or share == 0 else "under 1%"
+    return (
+        f"This site stores {format_bytes(usage)} of the {format_bytes(quota)} the browser "
+        f"allows it ({percent})."
+    )
+
+
+# -- in the browser --------------------------------------------------------------------------
+
+_SCAN_JS = r"""
+async (prefix, withSizes) => {
+  const out = { supported: typeof caches !== "undefined", files: [], manifests: {} };
+  if (!out.supported) return JSON.stringify(out);
+  for (const name of await caches.keys()) {
+    if (!name.startsWith(prefix)) continue;
+    const cache = await caches.open(name);
+    for (const request of await cache.keys()) {
+      let size = 0;
+      const isManifest = request.url.endsWith("/tensor-cache.json");
+      if (withSizes || isManifest) {
+        const response = await cache.match(request);
+        if (response) {
+          const length = Number(response.headers.get("content-length"));
+          size = length > 0 ? length : (await response.clone().blob()).size;
+          if (isManifest) {
+            try {
+              const records = (await response.json()).records || [];
+              out.manifests[request.url] = records.map((r) => String(r.dataPath));
+            } catch (e) { /* not a manifest web-llm could use either */ }
+          }
+        }
+      }
+      out.files.push({ cache: name, url: request.url, size });
+    }
+  }
+  return JSON.stringify(out);
+}
+"""
+
+_DELETE_JS = r"""
+async (pairs) => {
+  for (const [name, url] of pairs) {
+    const cache = await caches.open(name);
+    await cache.delete(url);
+  }
+}
+"""
+
+_ESTIMATE_JS = r"""
+async () => {
+  const storage = globalThis.navigator && navigator.storage;
+  if (!storage || typeof storage.estimate !== "function") return JSON.stringify(null);
+  const e = await storage.estimate();
+  const persisted = typeof storage.persisted === "function" ? await storage.persisted() : false;
+  return JSON.stringify({ usage: e.usage ?? 0, quota: e.quota ?? 0,
+                          details: e.usageDetails ?? {}, persisted });
+}
+"""
+
+_functions: dict[str, Any] = {}
+
+
+def _js_function(name: str, source: str) -> Any:
+    if name not in _functions:
+        from pyodide.code import run_js  # type: ignore[import-not-found]
+
+        _functions[name] = run_js(source)
+    return _functions[name]
+
+
+async def scan(*, sizes: bool = True) -> Inventory:
+    """Every file of web-llm's Cache API caches (one pass; ``sizes=False`` skips reading
+    each response's size, which the picker does not need)."""
+    text = await _js_function("scan", _SCAN_JS)(CACHE_PREFIX, sizes)
+    data = json.loads(str(text))
+    return Inventory(
+        supported=bool(data["supported"]),
+        files=[CachedFile(str(f["cache"]), str(f["url"]), int(f["size"])) for f in data["files"]],
+        manifests={str(k): [str(s) for s in v] for k, v in data["manifests"].items()},
+    )
+
+
+async def delete_urls(files: Iterable[CachedFile]) -> None:
+    """Delete these files from their caches (the files no known model claims)."""
+    from pyodide.ffi import to_js  # type: ignore[import-not-found]
+
+    pairs = [[f.cache, f.url] for f in files]
+    await _js_function("delete", _DELETE_JS)(to_js(pairs))
+
+
+async def estimate() -> dict[str, Any] | None:
+    """``navigator.storage.estimate()``: the origin's ``usage`` and ``quota`` in bytes (and
+    Chromium's ``details`` per kind, ``persisted``), or ``None`` where it is missing."""
+    text = await _js_function("estimate", _ESTIMATE_JS)()
+    result: dict[str, Any] | None = json.loads(str(text))
+    return result

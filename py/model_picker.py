@@ -1,0 +1,269 @@
+"""The model picker: web-llm's catalogue, the demo and the custom models in ``#model-select``.
+
+A native ``<select>`` (keyboard and screen readers work as everywhere), its options in
+``<optgroup>``s by family, each labelled with what the model needs (memory, shader-f16) and
+whether it is downloaded; ``#model-search`` filters it; ``#model-details`` shows the chosen
+model's badges. The last choice is kept in ``ctx.storage``. The logic is
+``py/picker_logic.py``; which models are downloaded comes from one scan of web-llm's cache
+(``py/model_cache.py``), after the first render.
+
+Mounted by ``py/main.py`` with :func:`mount`; the rest of the app asks it only for
+:meth:`ModelPicker.selected` and :meth:`ModelPicker.fill`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from pyscript import when  # type: ignore[import-not-found]
+
+import model_cache
+from app_context import AppContext
+from custom_models_ui import CustomModels
+from picker_logic import (
+    DEFAULT_MODELS,
+    STORAGE_KEY,
+    Badge,
+    Entry,
+    choose,
+    describe,
+    group_entries,
+    matches,
+)
+from webllm_machine import Snapshot
+
+__all__ = ["DEFAULT_MODELS", "ModelPicker", "mount"]
+
+log = logging.getLogger(__name__)
+BUSY = ("loading", "chatting", "tearingDown")
+
+
+class ModelPicker:
+    def __init__(self, ctx: AppContext, custom_models: CustomModels) -> None:
+        self.ctx = ctx
+        self.custom_models = custom_models
+        doc = ctx.document
+        self.select = doc.getElementById("model-select")
+        self.search = doc.getElementById("model-search")
+        self.count = doc.getElementById("model-search-count")
+        self.badge = doc.getElementById("model-badge")
+        self.chips = doc.getElementById("model-chips")
+        self.models: dict[str, tuple[dict[str, Any], bool]] = {}  # id -> (record, custom)
+        self.entries: dict[str, Entry] = {}
+        self.options: dict[str, Any] = {}
+        self.groups: list[tuple[Any, list[str]]] = []
+        self.cached: dict[str, str] = {}  # id -> "complete" | "partial"
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._shown: tuple[Any, ...] = ()
+        self._state = ""
+        when("change", "#model-select")(self._on_change)
+        when("input", "#model-search")(self._on_search)
+        when("keydown", "#model-search")(self._on_search_key)
+        ctx.client.subscribe(self.render)
+        ctx.on_models_changed.append(self.refresh_downloads)
+
+    # -- what the rest of the app uses ---------------------------------------------------
+
+    def selected(self) -> str:
+        value = str(self.select.value or "")
+        return value if value in self.entries else ""
+
+    def fill(self, selected: str | None = None) -> None:
+        """List the models: custom ones first, the demo, then web-llm's by family.
+
+        Keeps the current choice when it is still listed (and can run here), unless
+        ``selected`` is given; at start-up, the choice remembered from the last visit.
+        """
+        engine = self.ctx.engine
+        models = [m for m in engine.models() if m.get("model_type", "LLM") == "LLM"]
+        entries = [r.app_config_entry() for r in self.custom_models.records()]
+        custom = engine.models({"model_list": entries}) if entries else []
+        self.models = {str(m["model_id"]): (dict(m), True) for m in custom}
+        for m in models:
+            self.models.setdefault(str(m["model_id"]), (dict(m), False))
+        self.entries = {mid: self._describe(mid) for mid in self.models}
+        available = [mid for mid, e in self.entries.items() if not e.disabled]
+        current = choose(available, selected, self.selected(), self._remembered())
+        if selected and current == selected:
+            self._remember(current)
+        self._build(current)
+        self._filter()
+        self._show_details()
+        self._shown = ()
+        self.render(self.ctx.client.get_state())
+
+    def render(self, snap: Snapshot) -> None:
+        """Follow the machine: no other choice while a model loads, streams or unloads."""
+        previous, self._state = self._state, snap.value
+        if previous == "loading" and snap.value == "ready":
+            self.refresh_downloads()  # the model just loaded is in the cache now
+        key = (snap.value, snap.context.model_id, self.selected())
+        if key == self._shown:
+            return
+        self._shown = key
+        self.select.disabled = snap.value in BUSY
+        self._show_details()
+
+    def refresh_downloads(self) -> None:
+        """Read web-llm's cache again (in the background) and update the "downloaded" marks."""
+        task = asyncio.ensure_future(self._scan())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- drawing -------------------------------------------------------------------------
+
+    def _describe(self, model_id: str) -> Entry:
+        record, custom = self.models[model_id]
+        return describe(
+            record,
+            shader_f16=bool(self.ctx.gpu.get("shader_f16")),
+            custom=custom,
+            cached=self.cached.get(model_id),
+        )
+
+    def _build(self, current: str) -> None:
+        doc = self.ctx.document
+        self.select.innerHTML = ""
+        self.options, self.groups = {}, []
+        for name, entries in group_entries(self.entries.values()):
+            group = doc.createElement("optgroup")
+            group.label = name
+            for entry in entries:
+                option = doc.createElement("option")
+                option.value = entry.model_id
+                option.textContent = entry.label
+                option.disabled = entry.disabled
+                if entry.custom:
+                    option.dataset.custom = "true"
+                if entry.demo:
+                    option.dataset.demo = "true"
+                option.selected = entry.model_id == current
+                group.appendChild(option)
+                self.options[entry.model_id] = option
+            self.select.appendChild(group)
+            self.groups.append((group, [e.model_id for e in entries]))
+        if current:
+            self.select.value = current
+
+    def _relabel(self) -> None:
+        for model_id, option in self.options.items():
+            entry = self._describe(model_id)
+            if entry != self.entries.get(model_id):
+                self.entries[model_id] = entry
+                option.textContent = entry.label
+                option.disabled = entry.disabled
+        self._filter()
+        self._show_details()
+
+    def _filter(self) -> None:
+        query = str(self.search.value or "").strip()
+        shown = 0
+        for group, ids in self.groups:
+            visible = 0
+            for model_id in ids:
+                hide = not matches(self.entries[model_id], query)
+                self.options[model_id].hidden = hide
+                visible += not hide
+            group.hidden = visible == 0
+            shown += visible
+        if not query:
+            self.count.textContent = ""
+        elif shown == 0:
+            self.count.textContent = f"No model matches “{query}”."
+        else:
+            s = "" if shown == 1 else "s"
+            self.count.textContent = f"{shown} of {len(self.options)} model{s} match."
+        self.count.hidden = not query
+
+    def _show_details(self) -> None:
+        model_id = self.selected()
+        entry = self.entries.get(model_id)
+        self.chips.innerHTML = ""
+        self.badge.hidden = entry is None or not entry.custom
+        if entry is None:
+            return
+        record, _custom = self.models[model_id]
+        badges = [b for b in entry.badges if b.kind != "custom"]
+        window = record.get("context_window_size")
+        if isinstance(window, int) and window > 0:
+            text = f"{window // 1024}k context" if window >= 1024 else f"{window} context"
+            badges.append(Badge("context", text, f"Context window: {window} tokens"))
+        snap = self.ctx.client.get_state()
+        if snap.context.model_id == model_id and snap.value in ("ready", "chatting"):
+            badges.append(Badge("loaded", "loaded", "Loaded on the GPU now"))
+        if not badges:
+            badges.append(Badge("unknown", "no details", "web-llm's record gives no details"))
+        for badge in badges:
+            chip = self.ctx.document.createElement("span")
+            chip.className = f"model-chip chip-{badge.kind}"
+            chip.textContent = badge.text
+            if badge.title:
+                chip.title = badge.title
+            self.chips.appendChild(chip)
+
+    # -- events --------------------------------------------------------------------------
+
+    def _on_change(self, _event: Any) -> None:
+        self._remember(self.selected())
+        self._shown = ()
+        self.render(self.ctx.client.get_state())
+        for callback in list(self.ctx.on_selection_changed):
+            callback()
+
+    def _on_search(self, _event: Any) -> None:
+        self._filter()
+
+    def _on_search_key(self, event: Any) -> None:
+        """Enter picks the first model the search shows; ArrowDown goes to the list."""
+        if event.key == "ArrowDown":
+            event.preventDefault()
+            self.select.focus()
+        elif event.key == "Enter":
+            event.preventDefault()
+            if self.select.disabled:
+                return
+            for model_id, option in self.options.items():
+                if not option.hidden and not option.disabled:
+                    if model_id != self.selected():
+                        self.select.value = model_id
+                        self._on_change(None)
+                    break
+
+    # -- storage and cache ---------------------------------------------------------------
+
+    def _remembered(self) -> str | None:
+        try:
+            return self.ctx.storage.get(STORAGE_KEY)
+        except Exception:  # storage disabled: nothing remembered
+            return None
+
+    def _remember(self, model_id: str) -> None:
+        if not model_id:
+            return
+        try:
+            self.ctx.storage[STORAGE_KEY] = model_id
+        except Exception:  # full or disabled: the choice is kept for this visit only
+            log.warning("could not remember the model choice")
+
+    async def _scan(self) -> None:
+        try:
+            inventory = await model_cache.scan(sizes=False)
+        except Exception:
+            log.exception("reading web-llm's cache failed")
+            return
+        records = model_cache.app_records(self.ctx.engine, self.ctx.client)
+        found, _others = inventory.by_model(records, str(self.ctx.document.baseURI))
+        cached = {model_id: files.status for model_id, files in found.items()}
+        if cached != self.cached:
+            self.cached = cached
+            self._relabel()
+        self.select.dataset.cacheScanned = "true"  # tests wait on this
+
+
+def mount(ctx: AppContext, custom_models: CustomModels) -> ModelPicker:
+    picker = ModelPicker(ctx, custom_models)
+    picker.fill()
+    picker.refresh_downloads()  # runs once start-up yields: the first render is not delayed
+    return picker
