@@ -15,7 +15,6 @@ from typing import Any
 
 from pyodide.ffi import create_proxy  # type: ignore[import-not-found]
 
-from chat_markdown import render_markdown
 from stream_blocks import BlockSplitter
 
 __all__ = ["ChatView"]
@@ -23,6 +22,14 @@ __all__ = ["ChatView"]
 #: At most one announcement of the streaming reply to screen readers this often.
 ANNOUNCE_EVERY_S = 4.0
 STATUS_LABELS = {"stopped": "Stopped", "failed": "Failed"}
+
+
+def render_markdown(text: str) -> str:
+    """:func:`chat_markdown.render_markdown`, imported at the first reply drawn: mistune's
+    import stays out of the app's start-up."""
+    from chat_markdown import render_markdown as render
+
+    return render(text)
 
 
 class _Reply:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from html import escape
 from typing import Any
 
 from pyscript import when  # type: ignore[import-not-found]
@@ -54,6 +55,7 @@ class ModelPicker:
         self.entries: dict[str, Entry] = {}
         self.options: dict[str, Any] = {}
         self.groups: list[tuple[Any, list[str]]] = []
+        self._hidden: set[str] = set()  # the options (and "group:<n>") hidden by the search
         self.cached: dict[str, str] = {}  # id -> "complete" | "partial"
         self._tasks: set[asyncio.Task[None]] = set()
         self._shown: tuple[Any, ...] = ()
@@ -124,26 +126,35 @@ class ModelPicker:
         )
 
     def _build(self, current: str) -> None:
-        doc = self.ctx.document
-        self.select.innerHTML = ""
-        self.options, self.groups = {}, []
+        """Write every group and option with one ``innerHTML`` (one FFI call, not ~1,000)."""
+        html: list[str] = []
+        grouped: list[list[str]] = []
         for name, entries in group_entries(self.entries.values()):
-            group = doc.createElement("optgroup")
-            group.label = name
+            html.append(f'<optgroup label="{escape(name)}">')
             for entry in entries:
-                option = doc.createElement("option")
-                option.value = entry.model_id
-                option.textContent = entry.label
-                option.disabled = entry.disabled
+                attrs = [f'value="{escape(entry.model_id)}"']
+                if entry.disabled:
+                    attrs.append("disabled")
                 if entry.custom:
-                    option.dataset.custom = "true"
+                    attrs.append('data-custom="true"')
                 if entry.demo:
-                    option.dataset.demo = "true"
-                option.selected = entry.model_id == current
-                group.appendChild(option)
-                self.options[entry.model_id] = option
-            self.select.appendChild(group)
-            self.groups.append((group, [e.model_id for e in entries]))
+                    attrs.append('data-demo="true"')
+                if entry.model_id == current:
+                    attrs.append("selected")
+                html.append(f"<option {' '.join(attrs)}>{escape(entry.label)}</option>")
+            html.append("</optgroup>")
+            grouped.append([e.model_id for e in entries])
+        self.select.innerHTML = "".join(html)
+        self._hidden = set()  # every option is shown after a build
+        groups = self.select.querySelectorAll("optgroup")
+        options = self.select.options
+        self.options, self.groups = {}, []
+        index = 0
+        for position, ids in enumerate(grouped):
+            self.groups.append((groups.item(position), ids))
+            for model_id in ids:
+                self.options[model_id] = options.item(index)
+                index += 1
         if current:
             self.select.value = current
 
@@ -160,14 +171,24 @@ class ModelPicker:
     def _filter(self) -> None:
         query = str(self.search.value or "").strip()
         shown = 0
-        for group, ids in self.groups:
+        hidden: set[str] = set()
+        for position, (group, ids) in enumerate(self.groups):
             visible = 0
             for model_id in ids:
-                hide = not matches(self.entries[model_id], query)
-                self.options[model_id].hidden = hide
-                visible += not hide
-            group.hidden = visible == 0
+                if matches(self.entries[model_id], query):
+                    visible += 1
+                else:
+                    hidden.add(model_id)
+            group_key = f"group:{position}"
+            if visible == 0:
+                hidden.add(group_key)
+            if (group_key in hidden) != (group_key in self._hidden):
+                group.hidden = visible == 0
             shown += visible
+        for model_id in hidden ^ self._hidden:  # only what changed: no FFI call per option
+            if not model_id.startswith("group:"):
+                self.options[model_id].hidden = model_id in hidden
+        self._hidden = hidden
         if not query:
             self.count.textContent = ""
         elif shown == 0:

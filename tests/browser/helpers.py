@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from playwright.sync_api import BrowserContext, ConsoleMessage, Error, Page, Request, Route
+from playwright.sync_api import BrowserContext, ConsoleMessage, Error, Page, Request, Route, expect
 
 ROOT = Path(__file__).resolve().parents[2]
 VENDOR_MANIFEST = ROOT / "static" / "vendor" / "manifest.json"
@@ -203,3 +203,22 @@ def block_model_hosts(page: Page) -> list[str]:
     for host in ("https://huggingface.co/**", "https://raw.githubusercontent.com/**"):
         page.route(host, offline)
     return tried
+
+
+# -- the app, as the tests open and drive it ---------------------------------------------------
+
+
+def open_app(page: Page, double: dict[str, Any] | None = None, *, path: str = "/") -> Page:
+    """Open the app, with the web-llm double when ``double`` is given (the real web-llm
+    module otherwise), and wait until its Python runs."""
+    page.set_default_timeout(30_000)
+    if double is not None:
+        use_double(page, double)
+    page.goto(path)
+    wait_python_ready(page)
+    return page
+
+
+def expect_state(page: Page, value: str) -> None:
+    """Wait until the machine's state, as ``#app[data-state]`` shows it, is ``value``."""
+    expect(page.locator("#app")).to_have_attribute("data-state", value)

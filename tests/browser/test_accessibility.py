@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import ROOT, use_double, wait_python_ready
+from helpers import ROOT, open_app
+from helpers import expect_state as state
 from playwright.sync_api import Browser, Page, expect
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -22,13 +23,6 @@ REPLY = (
 )
 
 
-def open_app(page: Page, double: dict[str, Any]) -> None:
-    page.set_default_timeout(30_000)
-    use_double(page, double)
-    page.goto("/")
-    wait_python_ready(page)
-
-
 def serious_violations(page: Page) -> list[str]:
     page.add_script_tag(path=str(AXE))
     results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
@@ -37,10 +31,6 @@ def serious_violations(page: Page) -> list[str]:
         for v in results["violations"]
         if v["impact"] in ("serious", "critical")
     ]
-
-
-def state(page: Page, value: str) -> None:
-    expect(page.locator("#app")).to_have_attribute("data-state", value)
 
 
 def test_axe_finds_no_serious_violation_before_and_after_a_reply(page: Page) -> None:

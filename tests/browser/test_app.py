@@ -8,9 +8,9 @@ the user saw in tests/browser/screenshots/ (git-ignored).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from helpers import PageLog, block_model_hosts, use_double, wait_python_ready
+from helpers import PageLog, block_model_hosts, open_app
+from helpers import expect_state as state
 from playwright.sync_api import Page, expect
 
 HERE = Path(__file__).resolve().parent
@@ -23,19 +23,6 @@ REPLY = " ".join(f"word{i}" for i in range(40))
 def shot(page: Page, name: str) -> None:
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / f"app-{name}.png"), full_page=True)
-
-
-def open_app(page: Page, double: dict[str, Any] | None = None) -> Page:
-    page.set_default_timeout(30_000)
-    if double is not None:
-        use_double(page, double)
-    page.goto("/")
-    wait_python_ready(page)
-    return page
-
-
-def state(page: Page, value: str) -> None:
-    expect(page.locator("#app")).to_have_attribute("data-state", value)
 
 
 def load(page: Page, model: str = Q4F32) -> None:

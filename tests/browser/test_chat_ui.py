@@ -11,7 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from helpers import PageLog, use_double, wait_python_ready
+from helpers import PageLog, open_app, use_double, wait_python_ready
+from helpers import expect_state as state
 from playwright.sync_api import Page, expect
 
 MODEL = "SmolLM2-360M-Instruct-q4f32_1-MLC"
@@ -27,18 +28,6 @@ INJECTIONS = (
     '<div onclick="window.__pwned = \'div\'" id="raw-html-block">raw html block</div>\n\n'
     "![pic](https://evil.example/track.png)\n"
 )
-
-
-def open_app(page: Page, double: dict[str, Any] | None = None) -> Page:
-    page.set_default_timeout(30_000)
-    use_double(page, {"tokenDelayMs": 0, **(double or {})})
-    page.goto("/")
-    wait_python_ready(page)
-    return page
-
-
-def state(page: Page, value: str) -> None:
-    expect(page.locator("#app")).to_have_attribute("data-state", value)
 
 
 def load(page: Page, model: str = MODEL) -> None:

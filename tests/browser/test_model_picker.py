@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from helpers import PageLog, use_double, wait_python_ready
+from helpers import PageLog, open_app, wait_python_ready
 from playwright.sync_api import Page, expect
 
 HERE = Path(__file__).resolve().parent
@@ -26,14 +26,6 @@ DEMO = "scripted-demo"
 def shot(page: Page, name: str) -> None:
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / f"picker-{name}.png"), full_page=True)
-
-
-def open_app(page: Page, double: dict[str, Any] | None = None) -> Page:
-    page.set_default_timeout(30_000)
-    use_double(page, double or {})
-    page.goto("/?no-sw")
-    wait_python_ready(page)
-    return page
 
 
 def option(page: Page, model_id: str) -> Any:
@@ -57,7 +49,7 @@ def chips(page: Page) -> list[str]:
 
 
 def test_groups_marks_and_search(page: Page, page_log: PageLog) -> None:
-    open_app(page)
+    open_app(page, {})
     # Grouped by family, the demo in its own group first; the default is small and f32.
     listed = groups(page)
     assert listed[:7] == ["No download", "Llama", "Qwen", "Phi", "Gemma", "Mistral", "SmolLM"]
@@ -102,7 +94,7 @@ def test_groups_marks_and_search(page: Page, page_log: PageLog) -> None:
 
 
 def test_the_choice_is_remembered_across_a_reload(page: Page) -> None:
-    open_app(page)
+    open_app(page, {})
     page.select_option("#model-select", Q4F32)
     stored = page.evaluate(f"localStorage.getItem('{STORAGE_KEY}')")
     assert stored == Q4F32

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from helpers import PageLog, use_double, wait_python_ready
+from helpers import PageLog, open_app
 from playwright.sync_api import Page, expect
 
 HERE = Path(__file__).resolve().parent
@@ -66,15 +66,6 @@ async () => {
 def shot(page: Page, name: str) -> None:
     SHOTS.mkdir(exist_ok=True)
     page.locator("#storage-panel").screenshot(path=str(SHOTS / f"storage-{name}.png"))
-
-
-def open_app(page: Page, double: dict[str, Any] | None = None) -> Page:
-    page.set_default_timeout(30_000)
-    if double is not None:
-        use_double(page, double)
-    page.goto("/?no-sw")
-    wait_python_ready(page)
-    return page
 
 
 def row(page: Page, model_id: str) -> Any:
