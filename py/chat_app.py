@@ -197,6 +197,11 @@ def render(snap: Snapshot) -> None:
     cancel_button.hidden = state != "loading"
     send_button.disabled = state != "ready"
     prompt.disabled = state not in ("ready", "chatting")
+    prompt.placeholder = (
+        "Ask something… (Enter sends, Shift+Enter: new line)"
+        if state in ("ready", "chatting")
+        else "Load a model, then ask something…"
+    )
     stop_button.disabled = state != "chatting"
     has_user = any(m["role"] == "user" for m in store.current.messages)
     regenerate_button.disabled = state != "ready" or not has_user

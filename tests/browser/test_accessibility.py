@@ -1,5 +1,5 @@
 """Accessible and polished: axe-core finds no serious violation, the main flow works by
-keyboard alone, and the layout holds from a 390 px phone to a 1280 px desktop (the
+keyboard alone, and the layout holds from a 360 px phone to a 1280 px desktop (the
 screenshots of each view are left in tests/browser/screenshots/ to be looked at).
 
 axe-core comes from npm (package.json devDependencies), injected from node_modules.
@@ -88,7 +88,7 @@ def test_the_main_flow_works_with_the_keyboard_alone(page: Page) -> None:
 VIEWS = ("empty", "loading", "streaming", "error", "statechart")
 
 
-@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("width", [1280, 390, 360])
 def test_every_view_fits_the_screen(browser: Browser, server: Any, width: int) -> None:
     context = browser.new_context(
         base_url=server.origin,
