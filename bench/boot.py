@@ -39,21 +39,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (
     RESULTS,
     HarnessError,
-    environment,
-    launch,
     median,
     row,
+    run_harness,
     summarize_cpu_profile,
-    write_json,
 )
 from helpers import (
     PYTHON_READY,
-    VENDOR_MANIFEST,
     StaticServer,
     same_origin,
-    serve,
 )
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 PAGES = {"app": "/index.html", "bare": "/bench/bare.html"}
@@ -509,25 +505,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="also profile one cold boot")
     parser.add_argument("--out", type=Path, default=RESULTS / "boot.json")
     args = parser.parse_args(argv)
-    if not VENDOR_MANIFEST.is_file():
-        print("static/vendor/ is missing: run `make vendor` first", file=sys.stderr)
-        return 1
-    with serve() as server, sync_playwright() as pw:
-        browser = launch(pw)
-        try:
-            result = measure(browser, server, args.runs, profile=args.profile)
-        finally:
-            browser.close()
-    result["environment"] = environment()
-    for r in rows(result):
-        ratio = f"{r['ratio']:.2f}" if r["ratio"] is not None else "-"
-        print(
-            f"{r['what']:<34} {r['app']:>9.3f} {r['baseline']:>9.3f} {r['unit']:<3} "
-            f"{ratio:>6}  {r['target']}  {'met' if r['met'] else 'MISSED'}"
-        )
-    path = write_json(args.out.name, result, args.out.parent)
-    print(f"wrote {path}")
-    return 0
+    return run_harness(measure, rows, args.out, runs=args.runs, profile=args.profile)
 
 
 if __name__ == "__main__":

@@ -12,12 +12,14 @@ figure beside its baseline and its target::
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +34,15 @@ from helpers import (  # noqa: E402
     StaticServer,
     chromium_args,
     same_origin,
+    serve,
 )
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright  # noqa: E402
+from playwright.sync_api import (  # noqa: E402
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    sync_playwright,
+)
 
 DOUBLE = ROOT / "tests" / "browser" / "doubles" / "web-llm-double.js"
 WEBLLM_URL = "**/static/vendor/web-llm/index.js"
@@ -232,3 +241,79 @@ def summarize_cpu_profile(profile: dict[str, Any]) -> dict[str, Any]:
         "by_script_ms_pct": top(by_script, 15),
         "by_function_ms_pct": top(by_function, 25),
     }
+
+
+def fmt_value(value: Any, unit: str = "") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if not isinstance(value, int | float):
+        return str(value)
+    v = float(value)
+    if unit in ("s", "x") or abs(v) < 10:
+        return f"{v:.2f}"
+    if abs(v) < 1000:
+        return f"{v:.1f}" if unit == "MB" else f"{v:.0f}"
+    return f"{v:,.0f}"
+
+
+def met_label(r: dict[str, Any]) -> str:
+    if r.get("met") is None:
+        return ""
+    return "met" if r["met"] else "MISSED"
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    head = ("#", "part", "figure", "app", "baseline", "unit", "ratio", "target", "")
+    lines = [
+        (
+            str(n + 1),
+            r["part"],
+            r["what"],
+            fmt_value(r["app"], r["unit"]),
+            fmt_value(r["baseline"], r["unit"]),
+            r["unit"],
+            fmt_value(r["ratio"], "x"),
+            r["target"],
+            met_label(r),
+        )
+        for n, r in enumerate(rows)
+    ]
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *lines, strict=False)]
+    out = []
+    for i, line in enumerate([head, *lines]):
+        cells = []
+        for j, (cell, w) in enumerate(zip(line, widths, strict=False)):
+            right = j in (0, 3, 4, 6)
+            cells.append(str(cell).rjust(w) if right else str(cell).ljust(w))
+        out.append("  ".join(cells).rstrip())
+        if i == 0:
+            out.append("  ".join("-" * w for w in widths))
+    notes = [f"  [{i + 1}] {r['what']}: {r['note']}" for i, r in enumerate(rows) if r.get("note")]
+    return "\n".join(out) + ("\n\nNotes:\n" + "\n".join(notes) if notes else "")
+
+
+def run_harness(
+    measure: Callable[..., dict[str, Any]],
+    rows: Callable[[dict[str, Any]], list[dict[str, Any]]],
+    out: Path,
+    *,
+    memory: bool = False,
+    **options: Any,
+) -> int:
+    """A harness's ``main``: serve the site, launch Chromium, ``measure(browser, server,
+    **options)``, print its rows as a table and write the result (with the environment)
+    to ``out``. 1 when ``make vendor`` has not run."""
+    if not VENDOR_MANIFEST.is_file():
+        print("static/vendor/ is missing: run `make vendor` first", file=sys.stderr)
+        return 1
+    with serve() as server, sync_playwright() as pw:
+        browser = launch(pw, memory=memory)
+        try:
+            result = measure(browser, server, **options)
+        finally:
+            browser.close()
+    result["environment"] = environment()
+    print(table(rows(result)))
+    path = write_json(out.name, result, out.parent)
+    print(f"wrote {path}")
+    return 0

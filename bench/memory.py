@@ -40,16 +40,14 @@ from common import (
     DOUBLE_MODEL,
     RESULTS,
     HarnessError,
-    environment,
-    launch,
     new_context,
     open_with_double,
     py,
     row,
-    write_json,
+    run_harness,
 )
-from helpers import VENDOR_MANIFEST, StaticServer, serve
-from playwright.sync_api import Browser, Page, sync_playwright
+from helpers import StaticServer
+from playwright.sync_api import Browser, Page
 
 TARGET_HEAP_GROWTH_MB = 2.0
 ENGINE_PAGE = "/tests/browser/pages/engine.html"
@@ -486,27 +484,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=RESULTS / "memory.json")
     args = parser.parse_args(argv)
-    if not VENDOR_MANIFEST.is_file():
-        print("static/vendor/ is missing: run `make vendor` first", file=sys.stderr)
-        return 1
-    with serve() as server, sync_playwright() as pw:
-        browser = launch(pw, memory=True)
-        try:
-            result = measure(
-                browser,
-                server,
-                cycles=args.cycles,
-                tokens=args.tokens,
-                only=args.only,
-                settle_s=args.settle,
-            )
-        finally:
-            browser.close()
-    result["environment"] = environment()
-    for r in rows(result):
-        print(r)
-    write_json(args.out.name, result, args.out.parent)
-    return 0
+    return run_harness(
+        measure,
+        rows,
+        args.out,
+        memory=True,
+        cycles=args.cycles,
+        tokens=args.tokens,
+        only=args.only,
+        settle_s=args.settle,
+    )
 
 
 if __name__ == "__main__":

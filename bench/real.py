@@ -42,17 +42,15 @@ from common import (
     READY_TIMEOUT_MS,
     RESULTS,
     HarnessError,
-    environment,
-    launch,
     median,
     new_context,
     open_with_double,
     py,
     row,
-    write_json,
+    run_harness,
 )
-from helpers import PYTHON_READY, VENDOR_MANIFEST, StaticServer, serve
-from playwright.sync_api import Browser, Page, sync_playwright
+from helpers import PYTHON_READY, StaticServer
+from playwright.sync_api import Browser, Page
 
 PROMPT = "Write a short story about a robot who learns to paint. Use about 150 words."
 
@@ -349,29 +347,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.model and not args.double:
         parser.error("give --model <id> (a machine that can run it) or --double")
-    if not VENDOR_MANIFEST.is_file():
-        print("static/vendor/ is missing: run `make vendor` first", file=sys.stderr)
-        return 1
-    with serve() as server, sync_playwright() as pw:
-        browser = launch(pw)
-        try:
-            result = measure(
-                browser,
-                server,
-                model=args.model,
-                double=args.double,
-                runs=args.runs,
-                double_tokens=args.double_tokens,
-                double_delay_ms=args.double_delay_ms,
-                load_timeout_s=args.load_timeout,
-            )
-        finally:
-            browser.close()
-    result["environment"] = environment()
-    for r in rows(result):
-        print(r)
-    write_json(args.out.name, result, args.out.parent)
-    return 0
+    return run_harness(
+        measure,
+        rows,
+        args.out,
+        model=args.model,
+        double=args.double,
+        runs=args.runs,
+        double_tokens=args.double_tokens,
+        double_delay_ms=args.double_delay_ms,
+        load_timeout_s=args.load_timeout,
+    )
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ Usage: python3 bench/run.py [--parts boot,stream,memory,machine] [--quick]
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 import traceback
@@ -39,7 +38,17 @@ import machine_cpython
 import memory
 import real
 import stream
-from common import RESULTS, ROOT, environment, launch, row, write_json
+from common import (
+    RESULTS,
+    ROOT,
+    environment,
+    fmt_value,
+    launch,
+    met_label,
+    row,
+    table,
+    write_json,
+)
 from helpers import VENDOR_MANIFEST, serve
 from playwright.sync_api import sync_playwright
 
@@ -50,55 +59,6 @@ BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def _fmt(value: Any, unit: str = "") -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if not isinstance(value, int | float):
-        return str(value)
-    v = float(value)
-    if unit in ("s", "x") or abs(v) < 10:
-        return f"{v:.2f}"
-    if abs(v) < 1000:
-        return f"{v:.1f}" if unit == "MB" else f"{v:.0f}"
-    return f"{v:,.0f}"
-
-
-def _met(r: dict[str, Any]) -> str:
-    if r.get("met") is None:
-        return ""
-    return "met" if r["met"] else "MISSED"
-
-
-def table(rows: list[dict[str, Any]]) -> str:
-    head = ("#", "part", "figure", "app", "baseline", "unit", "ratio", "target", "")
-    lines = [
-        (
-            str(n + 1),
-            r["part"],
-            r["what"],
-            _fmt(r["app"], r["unit"]),
-            _fmt(r["baseline"], r["unit"]),
-            r["unit"],
-            _fmt(r["ratio"], "x"),
-            r["target"],
-            _met(r),
-        )
-        for n, r in enumerate(rows)
-    ]
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *lines, strict=False)]
-    out = []
-    for i, line in enumerate([head, *lines]):
-        cells = []
-        for j, (cell, w) in enumerate(zip(line, widths, strict=False)):
-            right = j in (0, 3, 4, 6)
-            cells.append(str(cell).rjust(w) if right else str(cell).ljust(w))
-        out.append("  ".join(cells).rstrip())
-        if i == 0:
-            out.append("  ".join("-" * w for w in widths))
-    notes = [f"  [{i + 1}] {r['what']}: {r['note']}" for i, r in enumerate(rows) if r.get("note")]
-    return "\n".join(out) + ("\n\nNotes:\n" + "\n".join(notes) if notes else "")
 
 
 def markdown(summary: dict[str, Any]) -> str:
@@ -115,9 +75,9 @@ def markdown(summary: dict[str, Any]) -> str:
     ]
     for i, r in enumerate(summary["rows"]):
         lines.append(
-            f"| {i + 1} | {r['part']} | {r['what']} | {_fmt(r['app'], r['unit'])} | "
-            f"{_fmt(r['baseline'], r['unit'])} | {r['unit']} | {_fmt(r['ratio'], 'x')} | "
-            f"{r['target']} | {'**MISSED**' if r.get('met') is False else _met(r)} |"
+            f"| {i + 1} | {r['part']} | {r['what']} | {fmt_value(r['app'], r['unit'])} | "
+            f"{fmt_value(r['baseline'], r['unit'])} | {r['unit']} | {fmt_value(r['ratio'], 'x')} | "
+            f"{r['target']} | {'**MISSED**' if r.get('met') is False else met_label(r)} |"
         )
     notes = [(i + 1, r) for i, r in enumerate(summary["rows"]) if r.get("note")]
     if notes:

@@ -52,22 +52,18 @@ from common import (
     DOUBLE_MODEL,
     RESULTS,
     HarnessError,
-    environment,
-    launch,
     median,
     new_context,
     open_with_double,
     py,
     row,
+    run_harness,
     summarize_cpu_profile,
-    write_json,
 )
 from helpers import (
-    VENDOR_MANIFEST,
     StaticServer,
-    serve,
 )
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 TARGET_OVERHEAD_US = 100.0
 #: The diagnostic baseline's block size: a new <div> every this many characters.
@@ -617,29 +613,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", type=int, default=0, help="N for the profiles")
     parser.add_argument("--out", type=Path, default=RESULTS / "stream.json")
     args = parser.parse_args(argv)
-    if not VENDOR_MANIFEST.is_file():
-        print("static/vendor/ is missing: run `make vendor` first", file=sys.stderr)
-        return 1
-    ns = [int(x) for x in args.tokens.split(",") if x]
-    with serve() as server, sync_playwright() as pw:
-        browser = launch(pw)
-        try:
-            result = measure(
-                browser,
-                server,
-                ns=ns,
-                repeats=args.repeats,
-                yield_mode=args.yield_mode,
-                breakdown_n=args.breakdown or None,
-                profile_n=args.profile or None,
-            )
-        finally:
-            browser.close()
-    result["environment"] = environment()
-    for r in rows(result):
-        print(r)
-    write_json(args.out.name, result, args.out.parent)
-    return 0
+    return run_harness(
+        measure,
+        rows,
+        args.out,
+        ns=[int(x) for x in args.tokens.split(",") if x],
+        repeats=args.repeats,
+        yield_mode=args.yield_mode,
+        breakdown_n=args.breakdown or None,
+        profile_n=args.profile or None,
+    )
 
 
 if __name__ == "__main__":
