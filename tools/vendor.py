@@ -383,7 +383,7 @@ const py = await loadPyodide({ indexURL: `${pyodideDir}/` });
 py.FS.mkdirTree("/bundle");
 py.FS.mount(py.FS.filesystems.NODEFS, { root: stage }, "/bundle");
 const out = py.runPython(`
-import compileall, contextlib, importlib, io, json, os, py_compile, sys, types, zipfile
+import compileall, contextlib, importlib, io, json, os, pkgutil, py_compile, sys, types, zipfile
 
 STDLIB = next(p for p in sys.path if p.endswith(".zip"))
 before = set(sys.modules)
@@ -400,16 +400,20 @@ stubs = ("pyscript", "pyscript.web", "pyscript.ffi", "pyscript.js_modules")
 for name in stubs:
     sys.modules[name] = _Stub(name)
 sys.path.insert(0, "/bundle")
+WALK = ("app",)
 tops = sorted({n.removesuffix(".py") for n in os.listdir("/bundle")
                if n.endswith(".py") or os.path.isfile(f"/bundle/{n}/__init__.py")})
 failed = {}
 buf = io.StringIO()
 with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
-    for top in tops:
+    names = list(tops)
+    for pkg in WALK:  # every module of the app's own packages (some are imported lazily)
+        names += sorted(m.name for m in pkgutil.walk_packages([f"/bundle/{pkg}"], pkg + "."))
+    for name in names:
         try:
-            importlib.import_module(top)
+            importlib.import_module(name)
         except BaseException as exc:
-            failed[top] = f"{type(exc).__name__}: {exc}"[:200]
+            failed[name] = f"{type(exc).__name__}: {exc}"[:200]
 new = {m for m in set(sys.modules) - before
        if (getattr(sys.modules[m], "__file__", None) or "").startswith(STDLIB + "/")}
 booted = {m.split(".")[0] for m in before}
@@ -460,7 +464,8 @@ def run_node(script: str, *args: str) -> str:
 
 
 def bundle_sources() -> list[Path]:
-    """The app's Python that goes in the bundle: py/*.py but main.py, and py/'s packages."""
+    """The app's Python that goes in the bundle: py/*.py but main.py, and py/'s packages
+    (``app/``, ``webllm_machine/``)."""
     files = [p for p in sorted(PY_SRC.glob("*.py")) if p.name not in BUNDLE_EXCLUDE]
     for pkg in sorted(PY_SRC.iterdir()):
         if pkg.is_dir() and (pkg / "__init__.py").is_file():
@@ -634,6 +639,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="bundle the sources without their bytecode (to measure what it gains)",
     )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="build nothing; exit 1 naming the steps whose outputs are stale or missing",
+    )
     args = parser.parse_args(argv)
     started = time.monotonic()
 
@@ -699,6 +709,12 @@ def main(argv: list[str] | None = None) -> int:
         return not all(p.is_file() for p in outputs[step])
 
     todo = [step for step in inputs if stale(step)]
+    if args.check:
+        if todo:
+            log(f"stale: {', '.join(todo)} (py/, a pin or a package changed): run `make vendor`")
+            return 1
+        log("static/vendor is up to date")
+        return 0
     if not todo:
         log(f"static/vendor is up to date ({time.monotonic() - started:.2f} s, nothing to do)")
         return 0

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chat_settings import ChatSettings, SettingsStore
-from chat_stats import format_stats
+from app.logic.settings import ChatSettings, SettingsStore
+from app.logic.stats import format_stats
 from webllm_machine import InvalidRequestError, Usage
 
 

@@ -9,14 +9,14 @@ import json
 from pathlib import Path
 from types import ModuleType
 
+import gpu_advice
+import picker_logic
 import pytest
 
-import gpu_advice
-import model_cache
-import picker_logic
-from gpu_advice import advice, parse_user_agent
-from model_cache import CachedFile, attribute, format_bytes, weights_base
-from picker_logic import (
+from app.logic import model_cache
+from app.logic.gpu import advice, parse_user_agent
+from app.logic.model_cache import CachedFile, attribute, format_bytes, weights_base
+from app.logic.picker import (
     CUSTOM_GROUP,
     DEMO_GROUP,
     choose,
