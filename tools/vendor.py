@@ -577,8 +577,8 @@ def build_library_wheel(wheels: Path, version: str, readme: Path) -> str:
     return name
 
 
-#: Mermaid (the statechart panel's diagram, py/statechart_ui.py): its self-contained minified
-#: ES module and the chunks it imports on demand (no source maps). Loaded lazily, with
+#: Mermaid (the statechart panel's diagram, py/app/panels/statechart.py): its self-contained
+#: minified ES module and the chunks it imports on demand (no source maps). Loaded lazily, with
 #: import(), once Python runs; only the chunks a state diagram needs are fetched.
 MERMAID_ENTRY = "mermaid.esm.min.mjs"
 MERMAID_CHUNKS = "chunks/mermaid.esm.min"

@@ -76,6 +76,7 @@ async def start() -> None:
     ctx.redraw()
     app.removeAttribute("aria-busy")
     app.dataset.python = "ready"
+    window.performance.measure("app:start", "app:import")  # from py/main.py's mark
     # Not visible at start: after "ready" (the statechart builds its chart from the machine).
     from app.panels import settings, statechart, storage
 

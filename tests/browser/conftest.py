@@ -92,7 +92,9 @@ def server() -> Iterator[StaticServer]:
         check=False,
     )
     if check.returncode != 0:
-        pytest.fail(f"static/vendor/ is stale: {(check.stdout + check.stderr).strip()}", pytrace=False)
+        pytest.fail(
+            f"static/vendor/ is stale: {(check.stdout + check.stderr).strip()}", pytrace=False
+        )
     srv = StaticServer().start()
     yield srv
     srv.stop()

@@ -143,7 +143,9 @@ def test_an_error_is_shown_next_to_its_field_in_the_form_s_words() -> None:
     assert target == "custom-model-url-error" and field == "custom-model-url"
     assert text == "The weights URL must be an https: URL, got 'http://x/'. Use https."
     # The default hint of InvalidRequestError ("nothing was sent to the model") is left out.
-    _target, _field, text = form_error(InvalidRequestError("model_id must be ...", field="model_id"))
+    _target, _field, text = form_error(
+        InvalidRequestError("model_id must be ...", field="model_id")
+    )
     assert text == "The model id must be ..."
     # A field without an input of its own is shown under the form.
     target, field, text = form_error(InvalidRequestError("odd", field="vram_required_mb"))

@@ -1,4 +1,4 @@
-"""The model picker's logic, in plain Python (``py/model_picker.py`` draws it).
+"""The model picker's logic, in plain Python (``app/panels/picker.py`` draws it).
 
 What each model looks like in ``#model-select``: its family group (from the model id),
 its label and badges (memory, low-resource, shader-f16, downloaded), whether it can be
