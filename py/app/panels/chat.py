@@ -110,7 +110,9 @@ class ChatView:
         if self.reply is None:
             return
         self._latest = source
-        if not self._frame_pending:
+        if not self.reply.text and not self._frame_pending:
+            self._on_frame()  # the first token is drawn at once; the rest once per frame
+        elif not self._frame_pending:
             self._frame_pending = True
             self.window.requestAnimationFrame(self._frame)
 
