@@ -8,6 +8,8 @@ Layout produced (``static/vendor/`` is generated and git-ignored)::
                   with pyodide-lock.json's sha256 rewritten to match those PyPI files
     web-llm/      index.js (+ index.js.map) from node_modules/@mlc-ai/web-llm/lib
     mermaid/      mermaid.esm.min.mjs + chunks/mermaid.esm.min/*.mjs (statechart panel, lazy)
+    codemirror/   codemirror.mjs: CodeMirror 6 and its Python mode, bundled by esbuild from
+                  tools/js/codemirror-entry.js (the Python console's editor, lazy)
     wheels/       python_statemachine-<pin>-py3-none-any.whl and mistune-<pin>-... (PyPI),
                   and our own webllm_machine-<version>-py3-none-any.whl (built from this
                   repo; the app does not use them, tests/browser/pages/engine.toml does)
@@ -591,6 +593,56 @@ def mermaid_version(lock: dict[str, Any]) -> str:
     return str(version)
 
 
+#: The Python console's editor: CodeMirror 6, bundled into one ES module by esbuild.
+CODEMIRROR_ENTRY = ROOT / "tools" / "js" / "codemirror-entry.js"
+CODEMIRROR_OUT = "codemirror.mjs"
+CODEMIRROR_PACKAGES = ("codemirror", "@codemirror/lang-python", "esbuild")
+
+
+def codemirror_versions(lock: dict[str, Any]) -> list[str]:
+    packages = lock.get("packages", {})
+    out = []
+    for name in CODEMIRROR_PACKAGES:
+        version = packages.get(f"node_modules/{name}", {}).get("version")
+        if not version:
+            raise VendorError(f"{name} is not in package-lock.json: run `npm install`")
+        out.append(f"{name}@{version}")
+    return out
+
+
+def build_codemirror(dest_root: Path) -> None:
+    """codemirror/codemirror.mjs: what tools/js/codemirror-entry.js re-exports, bundled."""
+    esbuild = NODE_MODULES / ".bin" / "esbuild"
+    if not esbuild.exists():
+        raise VendorError("node_modules/.bin/esbuild is missing: run `npm ci`")
+
+    def bundle(tmp: Path) -> None:
+        result = subprocess.run(
+            [
+                str(esbuild),
+                str(CODEMIRROR_ENTRY),
+                "--bundle",
+                "--format=esm",
+                "--minify",
+                "--legal-comments=eof",
+                f"--outfile={tmp / CODEMIRROR_OUT}",
+                "--log-level=warning",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+            cwd=ROOT,
+        )
+        if result.returncode != 0:
+            raise VendorError(f"esbuild failed: {result.stderr[-2000:]}")
+        shutil.copy2(NODE_MODULES / "codemirror" / "LICENSE", tmp / "LICENSE")
+
+    replace_dir(bundle, dest_root / "codemirror")
+    size = (dest_root / "codemirror" / CODEMIRROR_OUT).stat().st_size
+    log(f"codemirror/ <- {CODEMIRROR_OUT} ({size / 1e3:.0f} kB, esbuild)")
+
+
 def build_mermaid(dest_root: Path, version: str) -> None:
     """mermaid/: mermaid.esm.min.mjs, chunks/mermaid.esm.min/*.mjs and the LICENSE."""
     src = NODE_MODULES / "mermaid"
@@ -670,6 +722,7 @@ def main(argv: list[str] | None = None) -> int:
         "statemachine": hash_inputs([THIS_FILE], extra=[sm_version]),
         "library": hash_inputs([PYPROJECT, THIS_FILE, *readme, *source_files(LIB_SRC)]),
         "mermaid": hash_inputs([THIS_FILE], extra=[mermaid_version(lock)]),
+        "codemirror": hash_inputs([THIS_FILE, CODEMIRROR_ENTRY], extra=codemirror_versions(lock)),
         "mistune": hash_inputs([THIS_FILE], extra=[pypi_pins["mistune"]]),
         # Any change to py/ (but main.py), a pin, an npm package (Pyodide compiles the
         # bytecode, web-llm gives the model list) or this file rebuilds the bundle.
@@ -701,6 +754,7 @@ def main(argv: list[str] | None = None) -> int:
         "mistune": [VENDOR / "wheels" / wheel_name("mistune", pypi_pins["mistune"])],
         "bundle": [BUNDLE],
         "mermaid": [VENDOR / "mermaid" / MERMAID_ENTRY],
+        "codemirror": [VENDOR / "codemirror" / CODEMIRROR_OUT],
     }
 
     def stale(step: str) -> bool:
@@ -763,6 +817,11 @@ def main(argv: list[str] | None = None) -> int:
             "entry": f"mermaid/{MERMAID_ENTRY}",
         }
         manifest["inputs"]["mermaid"] = inputs["mermaid"]
+        save()
+    if "codemirror" in todo:
+        build_codemirror(VENDOR)
+        manifest["codemirror"] = {"packages": codemirror_versions(lock), "entry": CODEMIRROR_OUT}
+        manifest["inputs"]["codemirror"] = inputs["codemirror"]
         save()
 
     wheel_files = [sm_wheel, lib_wheel, wheel_name("mistune", pypi_pins["mistune"])]

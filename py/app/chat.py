@@ -38,6 +38,7 @@ from app.logic.conversations import ConversationStore, for_model
 from app.logic.settings import ChatSettings
 from app.logic.stats import format_stats
 from webllm_machine import WebLLMClient, WebLLMError
+from webllm_machine.machine import REFUSALS
 
 __all__ = ["ChatController", "ChatView", "RecordingView"]
 
@@ -154,9 +155,20 @@ class ChatController:
 
     async def send(self, text: str) -> bool:
         """Send ``text`` as the user's next message; ``False`` (nothing done) when it is
-        blank or no model is ready. The message is saved before the request is made."""
+        blank or no model is ready. The message is saved before the request is made.
+
+        Not ready (no model, or a reply being written, from the chat or the Python
+        console): the library's refusal (``NotReadyError``, ``BusyError``) is reported,
+        and nothing is saved or sent."""
         text = text.strip()
-        if not text or self.client.state != "ready":
+        if not text:
+            return False
+        state = self.client.state
+        if state != "ready":
+            refused = REFUSALS.get((state, "START_CHAT"))
+            if refused is not None:
+                error_class, reason = refused
+                self.report(error_class(reason))
             return False
         conversation = self.store.current
         message = {"role": "user", "content": text}

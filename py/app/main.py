@@ -7,8 +7,8 @@ Conventions kept for tests and CSS: ``#app`` carries ``data-state`` (the machine
 state), ``data-python="ready"`` once Python runs, ``data-webgpu`` ("yes"/"no") and
 ``data-proxies`` (live FFI proxies of web-llm's adapter).
 
-Panels that are not visible at start (settings, storage, the statechart) are mounted after
-"ready".
+Panels that are not visible at start (settings, storage, the Python console, the
+statechart) are mounted after "ready".
 """
 
 from __future__ import annotations
@@ -78,10 +78,11 @@ async def start() -> None:
     app.dataset.python = "ready"
     window.performance.measure("app:start", "app:import")  # from py/main.py's mark
     # Not visible at start: after "ready" (the statechart builds its chart from the machine).
-    from app.panels import settings, statechart, storage
+    from app.panels import console, settings, statechart, storage
 
     settings.mount(ctx)
     storage.mount(ctx)
+    console.mount(ctx)
     statechart.mount(ctx)
 
 

@@ -237,3 +237,23 @@ async def test_every_change_of_the_conversation_is_announced(chat: Chat) -> None
     await chat.controller.send("Hi")  # the question, then the reply
     await chat.controller.clear()
     assert chat.changes == 3
+
+
+async def test_send_while_a_reply_is_written_says_busy_and_keeps_nothing_twice() -> None:
+    chat = Chat(ScriptedEngine(reply="word " * 100, token_delay_s=0.01))
+    await chat.controller.load(MODEL)
+    task = asyncio.ensure_future(chat.client.start_chat([{"role": "user", "content": "x"}]))
+    await until(lambda: chat.client.state == "chatting")  # e.g. the Python console's cell
+    assert not await chat.controller.send("Me too")
+    assert [type(e).__name__ for e in chat.reported] == ["BusyError"]
+    assert "generat" in chat.reported[0].message
+    assert chat.saved() == []
+    await chat.client.stop()
+    await task
+
+
+async def test_send_before_any_model_says_why() -> None:
+    chat = Chat(ScriptedEngine())
+    assert not await chat.controller.send("Hello?")
+    assert [e.kind for e in chat.reported] == ["not_ready"]
+    assert "load_model" in chat.reported[0].message

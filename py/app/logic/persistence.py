@@ -29,6 +29,7 @@ class Keys:
         settings: the chat settings (JSON).
         model: the model last picked (its id).
         custom_models: the custom models (a JSON list of ``add_model`` arguments).
+        console_code: the Python console's editor text (never run without Run).
         unreadable_suffix: appended to a key whose saved data could not be read; the raw
             text is kept there instead of being dropped.
     """
@@ -37,6 +38,7 @@ class Keys:
     settings: str = "webllm-chat.settings.v1"
     model: str = "webllm-chat.model.v1"
     custom_models: str = "webllm-machine.custom-models"
+    console_code: str = "webllm-chat.console-code.v1"
     unreadable_suffix: str = ".unreadable"
 
     def unreadable(self, key: str) -> str:

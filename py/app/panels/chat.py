@@ -306,8 +306,8 @@ def mount(ctx: AppContext) -> ChatPanel:
     async def send() -> None:
         text = str(prompt.value)
         if text.strip() and ctx.client.state == "ready":
-            prompt.value = ""
-            await chat.send(text)
+            prompt.value = ""  # the controller keeps it from here on
+        await chat.send(text)  # refused (and said why) unless a model is ready
 
     @when("click", "#messages")
     def on_click(event: Any) -> None:
