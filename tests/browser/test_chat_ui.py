@@ -176,6 +176,9 @@ def test_settings_are_validated_next_to_the_field_and_persisted(page: Page) -> N
     expect(error).to_be_visible()
     expect(error).to_contain_text("temperature must be between 0 and 2")
     expect(page.locator("#setting-temperature")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#settings-note")).to_have_text(
+        "Not saved: the last valid settings stay in use."
+    )
     page.fill("#setting-temperature", "0.4")
     page.fill("#setting-max-tokens", "5")
     page.fill("#setting-system-prompt", "Answer briefly.")
@@ -288,3 +291,17 @@ def test_without_webgpu_the_scripted_demo_is_offered_and_runs_the_whole_app(
     state(page, "ready")
     expect(replies(page).last).to_have_attribute("data-status", "stopped")
     assert page_no_webgpu_log.errors() == []
+
+
+def test_settings_apply_as_soon_as_they_are_valid_without_save(page: Page) -> None:
+    open_app(page, {"reply": LONG})
+    load_model(page)
+    page.click("#settings-panel summary")
+    page.fill("#setting-max-tokens", "3")  # typed, Save not pressed
+    expect(page.locator("#settings-note")).to_have_text("Saved.")
+    ask(page, "Count")
+    expect(replies(page).last.locator(".message-meta")).to_contain_text("3 completion tokens")
+    page.fill("#setting-max-tokens", "zero")  # not valid: said next to the field
+    expect(page.locator("#setting-max-tokens-error")).to_be_visible()
+    ask(page, "Again")  # the last valid settings stay in use
+    expect(replies(page).last.locator(".message-meta")).to_contain_text("3 completion tokens")

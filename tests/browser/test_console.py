@@ -132,9 +132,7 @@ def test_the_code_is_kept_across_a_reload_and_never_run_by_itself(page: Page) ->
     open_app(page, {"reply": "ok"})
     open_console(page)
     write_code(page, "print('ran')\nwindow_flag = 1")
-    page.wait_for_function(
-        f"(localStorage.getItem({KEYS.console_code!r}) || '').includes('ran')"
-    )
+    page.wait_for_function(f"(localStorage.getItem({KEYS.console_code!r}) || '').includes('ran')")
     page.reload()
     open_console(page)
     expect(page.locator(EDITOR)).to_contain_text("print('ran')")

@@ -92,7 +92,15 @@ def test_lists_usage_and_models_and_deletes_their_files(page: Page, page_log: Pa
         ".model_lib",
         SMOL,
     )
-    row(page, SMOL).get_by_role("button", name=re.compile("^Delete")).click()
+    delete = row(page, SMOL).get_by_role("button", name=re.compile("^Delete"))
+    delete.click()  # the first click asks to confirm: nothing is deleted yet
+    expect(delete).to_have_text("Delete: sure?")
+    expect(page.locator("#storage-message")).to_have_text(
+        f"Press Delete again to remove {SMOL} (2.0 MB); it downloads again on its next load."
+    )
+    assert [u for u in page.evaluate(CACHED_URLS) if f"/{SMOL}/" in u]
+    shot(page, "storage-confirm", "#storage-panel")
+    delete.click()
     expect(row(page, SMOL)).to_have_count(0)
     expect(page.locator("#storage-message")).to_have_text(f"Deleted {SMOL} (2.0 MB freed).")
     urls = page.evaluate(CACHED_URLS)
@@ -105,6 +113,7 @@ def test_lists_usage_and_models_and_deletes_their_files(page: Page, page_log: Pa
     )
     expect(page.locator(f'#model-select option[value="{SMOL}"]')).not_to_contain_text("downloaded")
 
+    row(page, "__others__").get_by_role("button").click()
     row(page, "__others__").get_by_role("button").click()
     expect(row(page, "__others__")).to_have_count(0)
     assert ORPHAN not in page.evaluate(CACHED_URLS)

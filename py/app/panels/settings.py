@@ -1,8 +1,10 @@
 """The settings panel: system prompt and generation options, checked by the library.
 
-The form is static, in ``index.html`` (``#settings-form``); this module fills it, and Save
-validates with :meth:`app.logic.settings.ChatSettings.parsed` (the library's own rules),
-shows an error next to the field it names, and keeps the settings in ``localStorage``.
+The form is static, in ``index.html`` (``#settings-form``); this module fills it. Each edit
+is validated with :meth:`app.logic.settings.ChatSettings.parsed` (the library's own rules)
+and applies as soon as the form is valid (the next request uses what the form shows; it is
+kept in ``localStorage``); a field that is not valid shows its error next to it. Save does
+the same and moves the focus to a bad field.
 """
 
 from __future__ import annotations
@@ -49,6 +51,14 @@ class SettingsPanel:
 
     def on_submit(self, event: Any) -> None:
         event.preventDefault()
+        self.apply(focus=True)
+
+    def on_input(self, _event: Any) -> None:
+        """Settings apply as soon as they are valid: the next request uses what the form
+        shows. A field that is not valid shows why, and the last valid settings stay."""
+        self.apply(focus=False)
+
+    def apply(self, *, focus: bool) -> bool:
         self._clear_errors()
         note = self.document.getElementById("settings-note")
         try:
@@ -60,13 +70,19 @@ class SettingsPanel:
             box = self.document.getElementById(f"{control.id}-error")
             box.textContent = error.message
             box.hidden = False
-            control.focus()
-            note.textContent = "Not saved."
-            return
+            if focus:
+                control.focus()
+            note.textContent = "Not saved: the last valid settings stay in use."
+            return False
         self.settings = settings
-        self.store.save(settings)
+        self.ctx.settings = settings  # in use from the next request, saved or not
+        try:
+            self.store.save(settings)
+        except Exception as error:  # full or disabled storage: in use, not kept
+            note.textContent = f"In use, but not saved in this browser ({error})."
+            return True
         note.textContent = "Saved."
-        self.ctx.settings = settings
+        return True
 
     def on_defaults(self, _event: Any) -> None:
         self._clear_errors()
@@ -83,6 +99,10 @@ def mount(ctx: AppContext) -> SettingsPanel:
     @when("submit", "#settings-form")
     def on_submit(event: Any) -> None:  # synchronous: preventDefault before anything else
         panel.on_submit(event)
+
+    @when("input", "#settings-form")
+    def on_input(event: Any) -> None:
+        panel.on_input(event)
 
     @when("click", "#settings-defaults")
     def on_defaults(event: Any) -> None:

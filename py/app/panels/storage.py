@@ -41,6 +41,7 @@ class StoragePanel:
         self.others: list[CachedFile] = []
         self.message = ""
         self._busy = False
+        self._armed: str | None = None  # the model whose Delete was pressed once
         self._tasks: set[asyncio.Task[None]] = set()
         ctx.on_models_changed.append(self._on_models_changed)
 
@@ -64,9 +65,38 @@ class StoragePanel:
             button = event.target.closest("button[data-refresh]") if event.target else None
             if button is not None:
                 self.message = ""
+                self._armed = None
                 await self.refresh()
             return
-        await self.delete(str(button.dataset.delete), button)
+        model_id = str(button.dataset.delete)
+        if self._armed != model_id and not self._in_use(model_id):
+            # The first click asks; the second one deletes (a loaded model is refused at once).
+            self._arm(model_id, button)
+            return
+        self._armed = None
+        await self.delete(model_id, button)
+
+    def _in_use(self, model_id: str) -> bool:
+        snap = self.ctx.client.get_state()
+        return snap.context.model_id == model_id and snap.value in IN_USE
+
+    def _arm(self, model_id: str, button: Any) -> None:
+        for other in self.body.querySelectorAll("button[data-delete].armed"):
+            other.classList.remove("armed")
+            other.textContent = "Delete"
+        self._armed = model_id
+        button.classList.add("armed")
+        button.textContent = "Delete: sure?"
+        name = "the other web-llm files" if model_id == OTHERS else model_id
+        found = self.models.get(model_id)
+        size = (
+            sum(f.size for f in self.others) if model_id == OTHERS else (found.size if found else 0)
+        )
+        self.message = (
+            f"Press Delete again to remove {name} ({format_bytes(size)}); "
+            "it downloads again on its next load."
+        )
+        self._show_message()
 
     # -- work ----------------------------------------------------------------------------
 
@@ -94,8 +124,7 @@ class StoragePanel:
         if model_id == OTHERS:
             files, label = self.others, "the files of models the app no longer lists"
         else:
-            snap = self.ctx.client.get_state()
-            if snap.context.model_id == model_id and snap.value in IN_USE:
+            if self._in_use(model_id):
                 self.message = (
                     f"{model_id} is loaded: unload it first (the Unload button above), then "
                     "delete its files."
