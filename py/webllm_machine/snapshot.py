@@ -67,13 +67,21 @@ class ErrorInfo:
 class ChatResult:
     """The outcome of one completion: ``content``, ``usage`` and ``finish_reason``.
 
-    ``finish_reason`` is web-llm's: ``"stop"``, ``"length"``, or ``"abort"`` when the
-    generation was stopped (the partial reply is kept in ``content``).
+    ``finish_reason`` is web-llm's: ``"stop"``, ``"length"``, ``"tool_calls"``, or
+    ``"abort"`` when the generation was stopped (the partial reply is kept in
+    ``content``). ``parsed`` is the typed reply when the request had a
+    ``response_format`` with a schema.
     """
 
     content: str
     usage: Usage | None
     finish_reason: str | None
+    #: The reply read as the request's ``response_format`` said (a dataclass, a dict...),
+    #: or ``None`` when it asked for no schema.
+    parsed: Any = None
+    #: web-llm's native tool calls (OpenAI's ``tool_calls`` dicts), when the request
+    #: carried ``tools``.
+    tool_calls: tuple[Mapping[str, Any], ...] = ()
 
 
 class _Parts:
