@@ -419,7 +419,7 @@ class WebLLMMachine(StateChart[Any]):
     def _on_delta(self, request: ChatRequest, delta: str) -> None:
         # No event per delta: a new context (sharing the reply's list of deltas) and one
         # published snapshot. Engines may hand over several tokens as one delta.
-        self._ctx = self._ctx._with_streamed(self._parts.add(delta))
+        self._ctx = self._ctx.with_streamed(self._parts.add(delta))
         self._emit()
         if request.on_delta is not None:
             request.on_delta(delta)

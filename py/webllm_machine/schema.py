@@ -90,15 +90,26 @@ class Mismatch(Exception):
 def type_name(tp: object) -> str:
     """A short, readable name for a type: ``City``, ``list[int]``, ``Literal['a']``.
 
-    >>> type_name(dict[str, list[int]])
-    'dict[str, list[int]]'
+    >>> type_name(dict[str, list[int]]), type_name(int | None)
+    ('dict[str, list[int]]', 'int | None')
     """
-    if tp is type(None) or tp is None:
+    if tp is None or tp is type(None):
         return "None"
-    if isinstance(tp, type) and not get_args(tp):
-        return tp.__qualname__
-    text = repr(tp)
-    return re.sub(r"\btyping\.|\b__main__\.|<class '([^']*)'>", lambda m: m.group(1) or "", text)
+    if isinstance(tp, list):
+        return "[" + ", ".join(type_name(a) for a in tp) + "]"
+    origin, args = get_origin(tp), get_args(tp)
+    if origin is Literal:
+        return f"Literal[{', '.join(repr(a) for a in args)}]"
+    if origin is typing.Annotated:
+        return type_name(args[0])
+    if origin in (Union, types.UnionType):
+        return " | ".join(type_name(a) for a in args)
+    if origin is not None:
+        name = getattr(origin, "__name__", None) or re.sub(r"\btyping\.", "", repr(origin))
+        return f"{name}[{', '.join(type_name(a) for a in args)}]" if args else name
+    if isinstance(tp, type):
+        return tp.__name__
+    return re.sub(r"\btyping\.", "", repr(tp))
 
 
 def describe(value: object) -> str:
@@ -504,7 +515,12 @@ class _Compiler:
                 required_keys: frozenset[str] = getattr(cls, "__required_keys__", frozenset())
                 for name, hint in hints.items():
                     shape = self.shape(hint, f"{path}.{name}")
-                    fields.append(FieldShape(name, shape, name in required_keys))
+                    # Python 3.11 misses NotRequired / Required in string annotations.
+                    marker = get_origin(hint)
+                    required = marker is typing.Required or (
+                        marker is not typing.NotRequired and name in required_keys
+                    )
+                    fields.append(FieldShape(name, shape, required))
         finally:
             self.stack.pop()
         shape_obj = ObjectShape(cls, fields, typed_dict=not dataclasses.is_dataclass(cls))
@@ -811,7 +827,7 @@ def response_format(value: object, *, field: str = "response_format") -> Respons
         shape = shape_of(value, name)
         return ResponseFormat(_schema_request(shape.full_schema()), shape, name=name)
     raise SchemaError(
-        f"{field} must be a type (a dataclass, a TypedDict, a pydantic model...), a JSON "
+        f"{field}: must be a type (a dataclass, a TypedDict, a pydantic model...), a JSON "
         f"Schema dict, or a response_format dict, got {describe(value)}",
         path=field,
         type_name=type(value).__name__,
@@ -827,7 +843,7 @@ def _from_mapping(value: dict[str, Any], field: str) -> ResponseFormat:
             k in value for k in ("properties", "anyOf", "oneOf", "allOf", "enum", "const", "$ref")
         ):
             raise SchemaError(
-                f"{field} must be a JSON Schema (with a 'type') or a dict with type "
+                f"{field}: must be a JSON Schema (with a 'type') or a dict with type "
                 f"'text', 'json_object', 'grammar' or 'json_schema', got {describe(value)}",
                 path=field,
                 type_name="dict",
@@ -837,7 +853,7 @@ def _from_mapping(value: dict[str, Any], field: str) -> ResponseFormat:
         spec = value.get("json_schema")
         if not isinstance(spec, Mapping) or "schema" not in spec:
             raise SchemaError(
-                f"{field}: type 'json_schema' needs json_schema: {{'schema': {{...}}}}",
+                f"{field}.json_schema: type 'json_schema' needs json_schema: {{'schema': {{...}}}}",
                 path=f"{field}.json_schema",
                 type_name="dict",
             )
@@ -845,7 +861,7 @@ def _from_mapping(value: dict[str, Any], field: str) -> ResponseFormat:
         name = str(spec.get("name") or field)
         if not isinstance(schema, dict):
             raise SchemaError(
-                f"{field}.json_schema.schema must be a JSON Schema dict",
+                f"{field}.json_schema.schema: must be a JSON Schema dict",
                 path=f"{field}.json_schema.schema",
                 type_name=type(schema).__name__,
             )
@@ -858,13 +874,13 @@ def _from_mapping(value: dict[str, Any], field: str) -> ResponseFormat:
                 schema = json.loads(schema)
             except ValueError as exc:
                 raise SchemaError(
-                    f"{field}.schema is not valid JSON ({exc})",
+                    f"{field}.schema: not valid JSON ({exc})",
                     path=f"{field}.schema",
                     type_name="str",
                 ) from exc
         if not isinstance(schema, dict):
             raise SchemaError(
-                f"{field}.schema must be a JSON Schema (a dict, or one as a JSON string)",
+                f"{field}.schema: must be a JSON Schema (a dict, or one as a JSON string)",
                 path=f"{field}.schema",
                 type_name=type(schema).__name__,
             )
@@ -874,7 +890,7 @@ def _from_mapping(value: dict[str, Any], field: str) -> ResponseFormat:
         )
     if kind == "grammar" and not isinstance(value.get("grammar"), str):
         raise SchemaError(
-            f"{field}: type 'grammar' needs a 'grammar' string (EBNF)",
+            f"{field}.grammar: type 'grammar' needs a 'grammar' string (EBNF)",
             path=f"{field}.grammar",
             type_name="dict",
         )
