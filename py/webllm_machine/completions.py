@@ -24,14 +24,14 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, overload
 
 from .errors import InvalidRequestError
 from .flow import ChatFlow
 from .machine import ChatRequest
 from .snapshot import ChatResult, Usage
-from .tools import ToolMode, ToolRun, run_tools
+from .tools import Tool, ToolMode, ToolRun, run_tools
 
 __all__ = [
     "Chat",
@@ -223,19 +223,14 @@ class Completions:
         ident = self._ident()
         result = await self.flow.run(request)
         if fmt is not None and not fmt.parses:  # a json_object without a schema: any JSON
-            result = ChatResult(
-                result.content,
-                result.usage,
-                result.finish_reason,
-                parsed=fmt.parse(result.content, result.finish_reason),
-            )
+            result = replace(result, parsed=fmt.parse(result.content, result.finish_reason))
         return completion(ident, result)
 
     async def run_tools(
         self,
         *,
         messages: object,
-        tools: Sequence[Callable[..., Any]],
+        tools: Sequence[Tool | Callable[..., Any]],
         max_steps: int = 8,
         mode: ToolMode | None = None,
         **options: Any,

@@ -163,10 +163,9 @@ class ChatFlow:
         Returns an awaitable that resolves once the machine is back in ``ready``. Raises
         the typed refusal when nothing is being generated and no run is under way.
         """
-        signals, self._signals = self._signals, []
-        for signal in signals:
+        for signal in self._signals:
             signal.is_set = True
-        if signals and self.machine.value != "chatting":
+        if self._signals and self.machine.value != "chatting":
             done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             done.set_result(None)
             return done

@@ -139,6 +139,7 @@ class ScriptedEngine:
         self.loaded_model: str | None = None
         self._interrupted = False
         self._streams = 0
+        self._requests = 0  # the requests answered (replies= picks by it)
 
     # -- the Engine protocol -------------------------------------------------------------
 
@@ -182,6 +183,7 @@ class ScriptedEngine:
         if request.get("tools") is not None:
             self._check_tools(request)
         tokens = self._reply_for(request)
+        self._requests += 1
         self._interrupted = False
         return self._chunks(request, tokens)
 
@@ -211,7 +213,7 @@ class ScriptedEngine:
 
     def _reply_for(self, request: Mapping[str, Any]) -> list[str]:
         if self.replies is not None:
-            return list(self.replies[min(self._streams, len(self.replies) - 1)])
+            return list(self.replies[min(self._requests, len(self.replies) - 1)])
         if self.reply_fn is not None:
             return tokenize(str(self.reply_fn(request)))
         return self.tokens

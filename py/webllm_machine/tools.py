@@ -45,6 +45,8 @@ the model as the tool's result (and into :attr:`ToolCall.error`).
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import inspect
 import json
 import re
@@ -68,7 +70,7 @@ from .schema import (
 )
 
 if TYPE_CHECKING:
-    from .flow import ChatFlow
+    from .flow import ChatFlow, StopSignal
 
 __all__ = [
     "FUNCTION_CALLING_MODELS",
@@ -356,7 +358,7 @@ def _tools_of(tools: object) -> list[Tool]:
         raise InvalidRequestError("tools is empty; give at least one function", field="tools")
     result = []
     for i, value in enumerate(tools):
-        if not callable(value):
+        if not isinstance(value, Tool) and not callable(value):
             raise InvalidRequestError(
                 f"tools[{i}] must be a function, got {describe(value)}", field=f"tools[{i}]"
             )
@@ -388,13 +390,33 @@ def _messages_of(messages: object) -> list[dict[str, Any]]:
     return result
 
 
+def _plain(value: object) -> object:
+    """``json.dumps``'s fallback for a tool's result: dataclasses as dicts, Enums as their
+    values, sets as lists, anything else as its ``str``."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)
+
+
 def _call_text(call: ToolCall) -> str:
+    """What goes back to the model as the tool's result: the error, a string as it is,
+    anything else as JSON.
+
+    >>> _call_text(ToolCall("f", {}, result={"ok": True}))
+    '{"ok": true}'
+    >>> _call_text(ToolCall("f", {}, error="ValueError: no"))
+    'Error: ValueError: no'
+    """
     if call.error is not None:
         return f"Error: {call.error}"
     if isinstance(call.result, str):
         return call.result
     try:
-        return json.dumps(call.result, allow_nan=False)
+        return json.dumps(call.result, default=_plain)
     except (TypeError, ValueError):
         return str(call.result)
 
@@ -414,8 +436,10 @@ class _Run:
         options: dict[str, Any],
         mode: ToolMode,
         max_steps: int,
+        signal: StopSignal,
     ) -> None:
         self.flow = flow
+        self.signal = signal
         self.tools = {tool.name: tool for tool in tools}
         self.specs = [tool.spec() for tool in tools]
         self.transcript = transcript
@@ -556,6 +580,8 @@ class _Run:
         if result.finish_reason == "abort":
             raise _Stopped
         reply = self.loose.parse(result.content, result.finish_reason)
+        if self.signal.is_set:  # stopped as the reply ended: run no tool
+            raise _Stopped
         if "tool" not in reply:
             answer = str(reply["answer"])
             self.transcript.append({"role": "assistant", "content": answer})
@@ -581,6 +607,8 @@ class _Run:
                 raw=result.content,
                 finish_reason=result.finish_reason,
             )
+        if self.signal.is_set:
+            raise _Stopped
         calls = []
         for i, native in enumerate(result.tool_calls):
             function = native.get("function") or {}
@@ -652,10 +680,10 @@ async def run_tools(
                 "system message, or use mode='json'",
                 field="messages[0].role",
             )
-    run = _Run(flow, checked, transcript, opts, mode, max_steps)
     answer: str | None = None
     stopped: Literal["max_steps", "stop"] | None = None
     with flow.stoppable() as signal:
+        run = _Run(flow, checked, transcript, opts, mode, max_steps, signal)
         try:
             called = False
             while answer is None:

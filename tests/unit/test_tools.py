@@ -164,6 +164,14 @@ async def test_two_tools() -> None:
     ]
 
 
+async def test_a_tool_object_names_and_describes_a_function() -> None:
+    client = await ready([call("sum2", a=4, b=5), answer("9")])
+    tool = Tool(add, name="sum2", description="Sum of two numbers.")
+    run = await client.chat.completions.run_tools(messages=ASK, tools=[tool])
+    assert run.calls[0].result == 9 and run.calls[0].name == "sum2"
+    assert '"description": "Sum of two numbers."' in requests(client)[0]["messages"][0]["content"]
+
+
 async def test_an_async_tool_is_awaited() -> None:
     client = await ready([call("weather", city="Paris"), answer("Clear.")])
     run = await client.chat.completions.run_tools(messages=ASK, tools=[weather])
@@ -277,6 +285,20 @@ async def test_stop_while_a_tool_runs_ends_the_run_after_it() -> None:
     assert run.stopped == "stop"
     assert [c.result for c in run.calls] == [1]
     assert len(requests(client)) == 1  # the answer was never asked for
+
+
+async def test_stop_as_a_step_ends_runs_no_tool() -> None:
+    client = await ready([call("add", a=1, b=2), answer("3")])
+    stops: list[object] = []
+
+    def stop_after_the_first_reply(snapshot: Any) -> None:
+        if snapshot.value == "ready" and snapshot.context.finish_reason and not stops:
+            stops.append(client.stop())  # the machine is ready: the run's signal is set
+
+    client.subscribe(stop_after_the_first_reply)
+    run = await client.chat.completions.run_tools(messages=ASK, tools=[add])
+    assert stops and run.stopped == "stop"
+    assert run.calls == [] and ran == [] and len(requests(client)) == 1
 
 
 # -- native mode --------------------------------------------------------------------------
