@@ -48,6 +48,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import inspect
+import itertools
 import json
 import re
 import typing
@@ -387,6 +388,23 @@ def _messages_of(messages: object) -> list[dict[str, Any]]:
             raise InvalidRequestError(
                 f"messages[{i}] must be a dict with 'role' and 'content'", field=f"messages[{i}]"
             )
+        calls = result[-1].get("tool_calls")
+        if calls is None:
+            continue
+        where = f"messages[{i}].tool_calls"
+        if result[-1].get("role") != "assistant":
+            raise InvalidRequestError(
+                f"{where}: only an assistant message has tool_calls", field=where
+            )
+        if not isinstance(calls, list) or not all(
+            isinstance(c, Mapping) and isinstance(c.get("function"), Mapping) for c in calls
+        ):
+            raise InvalidRequestError(
+                f"{where} must be a list of {{'id', 'type': 'function', 'function': "
+                "{'name', 'arguments'}}",
+                field=where,
+            )
+        result[-1].setdefault("content", "")
     return result
 
 
@@ -425,6 +443,17 @@ def _arguments_text(arguments: object) -> str:
     return json.dumps(arguments, default=str)
 
 
+def _arguments_of(call: Mapping[str, Any]) -> object:
+    """The arguments of an OpenAI ``tool_calls`` entry (a JSON string), decoded."""
+    try:
+        return json.loads((call.get("function") or {}).get("arguments") or "{}")
+    except (TypeError, ValueError):
+        return {}
+
+
+_CALL_IDS = itertools.count(1)
+
+
 class _Run:
     """The state of one :func:`run_tools`."""
 
@@ -434,8 +463,6 @@ class _Run:
         tools: list[Tool],
         transcript: list[dict[str, Any]],
         options: dict[str, Any],
-        mode: ToolMode,
-        max_steps: int,
         signal: StopSignal,
     ) -> None:
         self.flow = flow
@@ -444,8 +471,6 @@ class _Run:
         self.specs = [tool.spec() for tool in tools]
         self.transcript = transcript
         self.options = options
-        self.mode = mode
-        self.max_steps = max_steps
         self.steps = 0
         self.calls: list[ToolCall] = []
         schema = step_schema(tools)
@@ -529,13 +554,9 @@ class _Run:
             elif role == "assistant" and message.get("tool_calls"):
                 parts = []
                 for call in message["tool_calls"]:
-                    function = call.get("function") or {}
-                    names[str(call.get("id"))] = str(function.get("name"))
-                    try:
-                        arguments = json.loads(function.get("arguments") or "{}")
-                    except ValueError:
-                        arguments = {}
-                    parts.append(json.dumps({"tool": function.get("name"), "arguments": arguments}))
+                    name = str((call.get("function") or {}).get("name"))
+                    names[str(call.get("id"))] = name
+                    parts.append(json.dumps({"tool": name, "arguments": _arguments_of(call)}))
                 rendered.append({"role": "assistant", "content": "\n".join(parts)})
             elif role == "tool":
                 name = names.get(str(message.get("tool_call_id")), "the tool")
@@ -554,9 +575,7 @@ class _Run:
                     [
                         {
                             "name": (c.get("function") or {}).get("name"),
-                            "arguments": json.loads(
-                                (c.get("function") or {}).get("arguments") or "{}"
-                            ),
+                            "arguments": _arguments_of(c),
                         }
                         for c in message["tool_calls"]
                     ]
@@ -586,7 +605,8 @@ class _Run:
             answer = str(reply["answer"])
             self.transcript.append({"role": "assistant", "content": answer})
             return answer
-        call = await self.execute(str(reply["tool"]), reply["arguments"], f"call_{self.steps}")
+        call_id = f"call_{next(_CALL_IDS)}"
+        call = await self.execute(str(reply["tool"]), reply["arguments"], call_id)
         self.record(result.content, [call])
         return None
 
@@ -610,9 +630,9 @@ class _Run:
         if self.signal.is_set:
             raise _Stopped
         calls = []
-        for i, native in enumerate(result.tool_calls):
+        for native in result.tool_calls:
             function = native.get("function") or {}
-            call_id = str(native.get("id") or f"call_{self.steps}_{i}")
+            call_id = str(native.get("id") or f"call_{next(_CALL_IDS)}")
             calls.append(
                 await self.execute(
                     str(function.get("name")), function.get("arguments") or "{}", call_id
@@ -683,7 +703,7 @@ async def run_tools(
     answer: str | None = None
     stopped: Literal["max_steps", "stop"] | None = None
     with flow.stoppable() as signal:
-        run = _Run(flow, checked, transcript, opts, mode, max_steps, signal)
+        run = _Run(flow, checked, transcript, opts, signal)
         try:
             called = False
             while answer is None:

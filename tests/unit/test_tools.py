@@ -445,3 +445,21 @@ async def test_run_messages_can_continue_in_another_run() -> None:
     sent = requests(client)[2]["messages"]
     assert {"role": "user", "content": "Result of add: 3"} in sent
     assert second.messages[: len(follow_up)] == follow_up
+
+
+@pytest.mark.parametrize(
+    ("message", "field"),
+    [
+        ({"role": "user", "content": "x", "tool_calls": []}, "messages[0].tool_calls"),
+        ({"role": "assistant", "content": "", "tool_calls": "add"}, "messages[0].tool_calls"),
+        ({"role": "assistant", "content": "", "tool_calls": [{"id": 1}]}, "messages[0].tool_calls"),
+        ("hello", "messages[0]"),
+    ],
+    ids=["tool_calls on a user message", "not a list", "an entry without function", "a str"],
+)
+async def test_malformed_messages_are_refused_before_the_engine(message: Any, field: str) -> None:
+    client = await ready([answer("x")])
+    with pytest.raises(InvalidRequestError) as info:
+        await client.chat.completions.run_tools(messages=[message, *ASK], tools=[add])
+    assert info.value.field == field
+    assert requests(client) == []
