@@ -868,7 +868,7 @@ def _from_mapping(value: dict[str, Any], field: str) -> ResponseFormat:
         check_schema(schema, f"{field}.json_schema.schema")
         return ResponseFormat(_schema_request(schema), _JSONSchema(schema), name=name)
     if kind == "json_object" and value.get("schema") is not None:
-        schema = value["schema"]
+        schema = given = value["schema"]
         if isinstance(schema, str):
             try:
                 schema = json.loads(schema)
@@ -885,9 +885,8 @@ def _from_mapping(value: dict[str, Any], field: str) -> ResponseFormat:
                 type_name=type(schema).__name__,
             )
         check_schema(schema, f"{field}.schema")
-        return ResponseFormat(
-            {**value, "schema": json.dumps(schema)}, _JSONSchema(schema), name=field
-        )
+        text = given if isinstance(given, str) else json.dumps(schema)  # a string: as given
+        return ResponseFormat({**value, "schema": text}, _JSONSchema(schema), name=field)
     if kind == "grammar" and not isinstance(value.get("grammar"), str):
         raise SchemaError(
             f"{field}.grammar: type 'grammar' needs a 'grammar' string (EBNF)",

@@ -239,6 +239,11 @@ def test_openai_and_web_llm_shapes_are_accepted(value: dict[str, Any]) -> None:
     assert fmt.parse("7") == 7
 
 
+def test_a_schema_given_as_a_string_is_sent_as_it_was_given() -> None:
+    text = '{ "type" : "integer" }'
+    assert response_format({"type": "json_object", "schema": text}).request["schema"] == text
+
+
 def test_formats_without_a_schema_pass_as_they_are_and_parse_nothing() -> None:
     for value in ({"type": "text"}, {"type": "json_object"}, {"type": "grammar", "grammar": "x"}):
         fmt = response_format(value)
