@@ -109,10 +109,10 @@ class SchemaError(InvalidRequestError):
     """A ``response_format`` or a tool that cannot become a JSON Schema.
 
     ``path`` names the field (``City.address.zip``, ``convert.amount``), also in ``field``;
-    ``type_name`` the type found there. Raised before anything reaches the engine.
+    ``type_name`` the type found there. Raised before anything reaches the engine; its
+    ``kind`` is ``"invalid_request"``, as for every bad request.
     """
 
-    kind = "schema"
     default_hint = (
         "Use JSON-shaped types: str, int, float, bool, None, Literal, Enum, list[T], "
         "dict[str, T], Optional / unions, dataclasses and TypedDicts; nothing was sent."

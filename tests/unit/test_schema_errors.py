@@ -163,6 +163,7 @@ async def test_a_type_without_a_schema_is_refused_before_the_engine(
         )
     error = info.value
     assert isinstance(error, InvalidRequestError) and isinstance(error, ValueError)
+    assert error.kind == "invalid_request" and error.recoverable
     assert error.field == error.path == path
     assert str(error).startswith(f"{path}:")
     assert word in str(error)
