@@ -212,6 +212,11 @@ class Completions:
         """
         if "stream" in options:
             raise InvalidRequestError("parse() does not stream", field="stream")
+        if response_format is None:
+            raise InvalidRequestError(
+                "parse() needs a response_format: a type or a JSON Schema",
+                field="response_format",
+            )
         request = self._prepare(messages, {**options, "response_format": response_format})
         fmt = request.response_format
         if fmt is not None and not fmt.parses and fmt.request.get("type") != "json_object":

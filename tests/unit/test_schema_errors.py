@@ -200,3 +200,24 @@ def test_field_metadata_description_must_not_hide_the_field_name() -> None:
         from webllm_machine import json_schema
 
         json_schema(Described)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"response_format": None}, "response_format"),
+        ({"response_format": {"type": "text"}}, "response_format"),
+        ({"response_format": WithSet, "stream": True}, "stream"),
+    ],
+    ids=["no response_format", "a format without a schema", "stream"],
+)
+async def test_parse_refuses_what_it_cannot_parse(
+    client: WebLLMClient, kwargs: dict[str, Any], field: str
+) -> None:
+    engine = client.engine
+    assert isinstance(engine, ScriptedEngine)
+    calls = list(engine.calls)
+    with pytest.raises(InvalidRequestError) as info:
+        await client.chat.completions.parse(messages=[{"role": "user", "content": "x"}], **kwargs)
+    assert info.value.field == field
+    assert engine.calls == calls
