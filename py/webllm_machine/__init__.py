@@ -22,22 +22,29 @@ from .errors import (
     ModelNotFoundError,
     NetworkError,
     NotReadyError,
+    OutputParseError,
+    SchemaError,
     StorageQuotaError,
     WebGPUUnavailableError,
     WebLLMError,
     classify,
 )
+from .flow import ChatFlow
 from .machine import EVENTS, WebLLMMachine
 from .messages import ChatMessage, ChatOptions
+from .schema import ResponseFormat, json_schema, response_format
 from .snapshot import STATES, ChatResult, Context, ErrorInfo, Snapshot, Usage
+from .tools import FUNCTION_CALLING_MODELS, Tool, ToolCall, ToolMode, ToolRun
 
 __version__ = "0.1.0"
 
 __all__ = [
     "EVENTS",
+    "FUNCTION_CALLING_MODELS",
     "STATES",
     "BusyError",
     "CORSError",
+    "ChatFlow",
     "ChatMessage",
     "ChatOptions",
     "ChatResult",
@@ -58,12 +65,21 @@ __all__ = [
     "ModelRecord",
     "NetworkError",
     "NotReadyError",
+    "OutputParseError",
+    "ResponseFormat",
+    "SchemaError",
     "Snapshot",
     "StorageQuotaError",
+    "Tool",
+    "ToolCall",
+    "ToolMode",
+    "ToolRun",
     "Usage",
     "WebGPUUnavailableError",
     "WebLLMClient",
     "WebLLMError",
     "WebLLMMachine",
     "classify",
+    "json_schema",
+    "response_format",
 ]

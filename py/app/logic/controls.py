@@ -54,6 +54,7 @@ ERROR_TITLES = {
     "model_files": "The model's files could not be read",
     "model_library": "The model library cannot run here",
     "cors": "The model's host refused the download",
+    "output_parse": "The reply did not fit the expected shape",
 }
 #: The error box's third button: what fits the error (label, what it does).
 ERROR_ACTIONS = {
