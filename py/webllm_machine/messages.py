@@ -19,10 +19,12 @@ import difflib
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import InvalidRequestError
-from .schema import ResponseFormat, response_format
+
+if TYPE_CHECKING:  # imported when a request has a response_format (start-up stays light)
+    from .schema import ResponseFormat
 
 __all__ = [
     "ROLES",
@@ -200,6 +202,8 @@ def normalize_request_options(options: object) -> tuple[dict[str, Any], Response
         if value is None:
             continue
         if name == "response_format":
+            from .schema import response_format
+
             fmt = response_format(value, field=key)
             result[name] = fmt.request
             continue
