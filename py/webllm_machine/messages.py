@@ -15,7 +15,6 @@ webllm_machine.errors.InvalidRequestError: unknown option 'temprature' (did you 
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
@@ -194,6 +193,8 @@ def normalize_request_options(options: object) -> tuple[dict[str, Any], Response
             continue
         name = _CAMEL.get(key, key)
         if name not in _OPTION_NAMES:
+            import difflib  # only for this message: kept out of start-up
+
             close = difflib.get_close_matches(name, [*_OPTION_NAMES, *_CAMEL], n=1)
             suggestion = f" (did you mean {close[0]!r}?)" if close else ""
             raise _fail(key, f"unknown option {key!r}{suggestion}")
