@@ -41,7 +41,8 @@ def run(page: Page, code: str) -> str:
 def test_the_editor_loads_only_when_the_panel_opens(page: Page, page_log: PageLog) -> None:
     open_app(page, {"reply": "ok"})
     page.wait_for_timeout(500)  # after "ready": whatever the app loads on its own
-    editor_files = [u for u in page_log.requests if "py-editor" in u or "codemirror" in u]
+    ours = ("/static/js/py-editor.js", "/static/vendor/codemirror/")
+    editor_files = [u for u in page_log.requests if any(part in u for part in ours)]
     assert editor_files == []
     open_console(page)
     assert any(u.endswith("/static/js/py-editor.js") for u in page_log.requests)

@@ -11,6 +11,7 @@ shown as plain text. A bubble is a copy of ``index.html``'s ``#message-template`
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -317,11 +318,15 @@ def mount(ctx: AppContext) -> ChatPanel:
     async def on_send(_event: Any) -> None:
         await send()
 
+    sending: set[asyncio.Task[None]] = set()
+
     @when("keydown", "#prompt")
-    async def on_key(event: Any) -> None:
+    def on_key(event: Any) -> None:  # synchronous: preventDefault before Enter adds a newline
         if event.key == "Enter" and not event.shiftKey and not event.isComposing:
             event.preventDefault()
-            await send()
+            task = asyncio.ensure_future(send())
+            sending.add(task)
+            task.add_done_callback(sending.discard)
 
     @when("click", "#stop-button")
     async def on_stop(_event: Any) -> None:
