@@ -7,6 +7,7 @@
 
 from .catalog import ModelRecord
 from .client import WebLLMClient
+from .diagnosis import ScriptLoadError
 from .engine import Engine, EngineError, LoadProgress
 from .errors import (
     BusyError,
@@ -58,6 +59,7 @@ __all__ = [
     "ModelRecord",
     "NetworkError",
     "NotReadyError",
+    "ScriptLoadError",
     "Snapshot",
     "StorageQuotaError",
     "Usage",
