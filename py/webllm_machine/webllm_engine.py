@@ -70,10 +70,16 @@ from urllib.parse import urljoin
 
 import js  # type: ignore[import-not-found]
 from pyodide.code import run_js  # type: ignore[import-not-found]
-from pyodide.ffi import create_proxy, jsnull, to_js  # type: ignore[import-not-found]
+from pyodide.ffi import (  # type: ignore[import-not-found]
+    JsException,
+    create_proxy,
+    jsnull,
+    to_js,
+)
 
 from . import diagnosis
 from .catalog import describe_record, find_record, is_custom, with_absolute_urls
+from .diagnosis import ScriptLoadError
 from .engine import LoadProgress, ProgressCallback
 from .errors import (
     InvalidRequestError,
@@ -168,7 +174,18 @@ def _blob_url(name: str) -> str:
 
 
 async def _import_bridge() -> Any:
-    return await run_js(_IMPORT_JS)(_blob_url(BRIDGE_JS))
+    url = _blob_url(BRIDGE_JS)
+    try:
+        return await run_js(_IMPORT_JS)(url)
+    except JsException as exc:  # a Content-Security-Policy without blob: in script-src
+        raise ScriptLoadError(
+            f"the adapter's JS bridge (webllm_machine/js/{BRIDGE_JS}) could not be imported "
+            f"from {url}: {exc.name}: {exc.message}",
+            url=url,
+            hint="The page's Content-Security-Policy must allow blob: URLs in script-src "
+            "(and worker-src, for WebLLMEngine(worker_url=None)).",
+            source_name=str(exc.name),
+        ) from exc
 
 
 async def _load_bridge() -> Any:
@@ -181,7 +198,7 @@ async def _load_bridge() -> Any:
         try:
             _bridge = await asyncio.shield(loading)
         finally:
-            if loading.done() and loading.exception() is not None:
+            if loading.done() and (loading.cancelled() or loading.exception() is not None):
                 _bridge_loading = None  # the next call tries again
     return _bridge
 

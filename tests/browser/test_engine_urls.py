@@ -129,3 +129,26 @@ def test_js_null_from_the_module_is_not_a_value(page: Page) -> None:
         "model_version": "",
         "null_is_none": True,
     }
+
+
+def test_a_page_whose_policy_forbids_blob_scripts_gets_a_typed_error(page: Page) -> None:
+    # The bridge is imported from a blob: URL: a Content-Security-Policy without blob: in
+    # script-src makes the import() reject (a JsException in Python), named, with a hint.
+    policy = "script-src 'self' 'unsafe-inline' 'unsafe-eval' 'wasm-unsafe-eval'"
+
+    def with_policy(route: Any) -> None:
+        response = route.fetch()
+        route.fulfill(
+            response=response, headers={**response.headers, "content-security-policy": policy}
+        )
+
+    page.route(f"**{ENGINE_PAGE}", with_policy)
+    open_engine_page(page)
+    result = run_scenario(page, "load_with", model_id=Q4F32)
+    error = result["load"]["error"]
+    assert error["type"] == "ScriptLoadError", error
+    assert error["message"].startswith(
+        "the adapter's JS bridge (webllm_machine/js/bridge.js) could not be imported from blob:"
+    )
+    assert "Content-Security-Policy" in error["hint"]
+    assert result["engine"] == NOTHING_LEFT
