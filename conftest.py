@@ -3,7 +3,8 @@ collected for doctests in CPython (they are exercised by the browser tests)."""
 
 collect_ignore_glob = [
     "py/main.py",
-    "py/custom_models_ui.py",
-    "py/app/*",
+    "py/app/main.py",
+    "py/app/browser.py",
+    "py/app/panels/*",
     "py/webllm_machine/webllm_engine.py",
 ]

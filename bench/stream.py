@@ -66,6 +66,10 @@ from helpers import (
 from playwright.sync_api import Browser, Page
 
 TARGET_OVERHEAD_US = 100.0
+#: Send to the first token on the screen: app - plain JS, at most this (ms).
+TARGET_FIRST_TOKEN_MS = 20.0
+#: The reply length of the first-token samples.
+FIRST_TOKEN_N = 20
 #: The diagnostic baseline's block size: a new <div> every this many characters.
 BLOCK_CHARS = 2000
 SIDES = ("app", "library", "baseline", "baseline_blocks")
@@ -76,12 +80,20 @@ SAMPLE_TIMEOUT_MS = 600_000
 # Records the click on Send and the return of #app[data-state] to "ready" after "chatting".
 STREAM_PROBE = """
 (() => {
-  const s = window.__benchStream = { clickAt: null, chattingAt: null, doneAt: null };
+  const s = window.__benchStream = {
+    clickAt: null, chattingAt: null, firstAt: null, doneAt: null };
   document.addEventListener("click", (event) => {
     if (event.target && event.target.id === "send-button") {
-      s.clickAt = performance.now(); s.chattingAt = null; s.doneAt = null;
+      s.clickAt = performance.now(); s.chattingAt = null; s.firstAt = null; s.doneAt = null;
+      s.replies = document.querySelectorAll(".message-assistant .bubble-text").length;
     }
   }, true);
+  // The first token on the screen: the new reply's bubble gets its first text.
+  new MutationObserver(() => {
+    if (s.clickAt === null || s.firstAt !== null) return;
+    const bubble = document.querySelectorAll(".message-assistant .bubble-text")[s.replies];
+    if (bubble && bubble.textContent.trim()) s.firstAt = performance.now();
+  }).observe(document, { subtree: true, childList: true, characterData: true });
   new MutationObserver(() => {
     const app = document.getElementById("app");
     if (!app || s.clickAt === null || s.doneAt !== null) return;
@@ -125,11 +137,13 @@ async ({ n, modelId, prompt, blockChars }) => {
     stream_options: { include_usage: true },
   });
   let tokens = 0;
+  let first = null;
   for await (const chunk of chunks) {
     const delta = chunk.choices[0]?.delta?.content;
     if (delta) {
       if (blockChars && text.length >= blockChars) block();
       text.appendData(delta);
+      if (first === null) first = performance.now() - start;
       tokens += 1;
     }
   }
@@ -137,7 +151,7 @@ async ({ n, modelId, prompt, blockChars }) => {
   const elapsed = performance.now() - start;
   const chars = body.textContent.length;
   item.remove();
-  return { ms: elapsed, tokens, chars };
+  return { ms: elapsed, first_ms: first, tokens, chars };
 }
 """
 
@@ -274,6 +288,7 @@ def app_sample(page: Page, n: int, metrics: Metrics | None = None) -> dict[str, 
     return {
         "ms": s["doneAt"] - s["clickAt"],
         "to_chatting_ms": s["chattingAt"] - s["clickAt"],
+        "first_token_ms": (s["firstAt"] - s["clickAt"]) if s["firstAt"] else float("nan"),
         **(Metrics.delta(before, after) if before and after else {}),
     }
 
@@ -289,7 +304,11 @@ def baseline_sample(
     after = metrics.read() if metrics else None
     if out["tokens"] != n or out["chars"] != expected_chars(n):
         raise HarnessError(f"baseline sample N={n}: {out}")
-    return {"ms": float(out["ms"]), **(Metrics.delta(before, after) if before and after else {})}
+    return {
+        "ms": float(out["ms"]),
+        "first_token_ms": float(out["first_ms"]),
+        **(Metrics.delta(before, after) if before and after else {}),
+    }
 
 
 def layer_sample(page: Page, layer: str, n: int, metrics: Metrics) -> dict[str, float]:
@@ -419,6 +438,16 @@ def measure(
                     f"plain JS {b['ms']:.1f} ms (cpu {b['cpu_ms']:.1f}),"
                     f" plain JS in blocks {c['ms']:.1f} ms"
                 )
+        # Send to the first token drawn, with a short reply (the double, no delay), in turns.
+        first: dict[str, list[float]] = {"app": [], "baseline": []}
+        for _ in range(max(3, 2 * repeats + 1)):
+            first["app"].append(app_sample(page, FIRST_TOKEN_N)["first_token_ms"])
+            first["baseline"].append(baseline_sample(page, FIRST_TOKEN_N)["first_token_ms"])
+        result["first_token"] = first
+        log(
+            f"  first token drawn (N={FIRST_TOKEN_N}): app {median(first['app']):.1f} ms, "
+            f"plain JS {median(first['baseline']):.1f} ms"
+        )
         result.update(
             what="ms from the click on Send to data-state ready (app) / from create() to the "
             "last delta appended and laid out (baseline); cpu_ms: the page's main-thread CPU time",
@@ -497,6 +526,23 @@ def rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     s = result["summary"]
     wall, cpu = s["wall"], s["cpu"]
     out = []
+    first = result.get("first_token")
+    if first:
+        app, base = median(first["app"]), median(first["baseline"])
+        out.append(
+            row(
+                "stream",
+                f"Send to the first token drawn, N={FIRST_TOKEN_N}",
+                app,
+                base,
+                "ms",
+                target=f"app - plain JS <= {TARGET_FIRST_TOKEN_MS:.0f} ms",
+                met=app - base <= TARGET_FIRST_TOKEN_MS,
+                note=f"difference {app - base:.1f} ms; app: click on Send to the reply's "
+                "first text in the DOM; plain JS: create() to the first delta appended; "
+                f"median of {len(first['app'])}, in turns",
+            )
+        )
     for n in result["tokens"]:
         key = str(n)
         ov = wall["overhead_us_per_token"][key]

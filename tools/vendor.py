@@ -8,6 +8,8 @@ Layout produced (``static/vendor/`` is generated and git-ignored)::
                   with pyodide-lock.json's sha256 rewritten to match those PyPI files
     web-llm/      index.js (+ index.js.map) from node_modules/@mlc-ai/web-llm/lib
     mermaid/      mermaid.esm.min.mjs + chunks/mermaid.esm.min/*.mjs (statechart panel, lazy)
+    codemirror/   codemirror.mjs: CodeMirror 6 and its Python mode, bundled by esbuild from
+                  tools/js/codemirror-entry.js (the Python console's editor, lazy)
     wheels/       python_statemachine-<pin>-py3-none-any.whl and mistune-<pin>-... (PyPI),
                   and our own webllm_machine-<version>-py3-none-any.whl (built from this
                   repo; the app does not use them, tests/browser/pages/engine.toml does)
@@ -393,7 +395,7 @@ const py = await loadPyodide({ indexURL: `${pyodideDir}/` });
 py.FS.mkdirTree("/bundle");
 py.FS.mount(py.FS.filesystems.NODEFS, { root: stage }, "/bundle");
 const out = py.runPython(`
-import compileall, contextlib, importlib, io, json, os, py_compile, sys, types, zipfile
+import compileall, contextlib, importlib, io, json, os, pkgutil, py_compile, sys, types, zipfile
 
 STDLIB = next(p for p in sys.path if p.endswith(".zip"))
 before = set(sys.modules)
@@ -410,16 +412,20 @@ stubs = ("pyscript", "pyscript.web", "pyscript.ffi", "pyscript.js_modules")
 for name in stubs:
     sys.modules[name] = _Stub(name)
 sys.path.insert(0, "/bundle")
+WALK = ("app",)
 tops = sorted({n.removesuffix(".py") for n in os.listdir("/bundle")
                if n.endswith(".py") or os.path.isfile(f"/bundle/{n}/__init__.py")})
 failed = {}
 buf = io.StringIO()
 with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
-    for top in tops:
+    names = list(tops)
+    for pkg in WALK:  # every module of the app's own packages (some are imported lazily)
+        names += sorted(m.name for m in pkgutil.walk_packages([f"/bundle/{pkg}"], pkg + "."))
+    for name in names:
         try:
-            importlib.import_module(top)
+            importlib.import_module(name)
         except BaseException as exc:
-            failed[top] = f"{type(exc).__name__}: {exc}"[:200]
+            failed[name] = f"{type(exc).__name__}: {exc}"[:200]
 new = {m for m in set(sys.modules) - before
        if (getattr(sys.modules[m], "__file__", None) or "").startswith(STDLIB + "/")}
 booted = {m.split(".")[0] for m in before}
@@ -470,7 +476,8 @@ def run_node(script: str, *args: str) -> str:
 
 
 def bundle_sources() -> list[Path]:
-    """The app's Python that goes in the bundle: py/*.py but main.py, and py/'s packages."""
+    """The app's Python that goes in the bundle: py/*.py but main.py, and py/'s packages
+    (``app/``, ``webllm_machine/``)."""
     files = [p for p in sorted(PY_SRC.glob("*.py")) if p.name not in BUNDLE_EXCLUDE]
     for pkg in sorted(PY_SRC.iterdir()):
         if pkg.is_dir() and (pkg / "__init__.py").is_file():
@@ -582,8 +589,8 @@ def build_library_wheel(wheels: Path, version: str, readme: Path) -> str:
     return name
 
 
-#: Mermaid (the statechart panel's diagram, py/statechart_ui.py): its self-contained minified
-#: ES module and the chunks it imports on demand (no source maps). Loaded lazily, with
+#: Mermaid (the statechart panel's diagram, py/app/panels/statechart.py): its self-contained
+#: minified ES module and the chunks it imports on demand (no source maps). Loaded lazily, with
 #: import(), once Python runs; only the chunks a state diagram needs are fetched.
 MERMAID_ENTRY = "mermaid.esm.min.mjs"
 MERMAID_CHUNKS = "chunks/mermaid.esm.min"
@@ -594,6 +601,56 @@ def mermaid_version(lock: dict[str, Any]) -> str:
     if version is None:
         raise VendorError("mermaid is not in package-lock.json: run `npm install`")
     return str(version)
+
+
+#: The Python console's editor: CodeMirror 6, bundled into one ES module by esbuild.
+CODEMIRROR_ENTRY = ROOT / "tools" / "js" / "codemirror-entry.js"
+CODEMIRROR_OUT = "codemirror.mjs"
+CODEMIRROR_PACKAGES = ("codemirror", "@codemirror/lang-python", "esbuild")
+
+
+def codemirror_versions(lock: dict[str, Any]) -> list[str]:
+    packages = lock.get("packages", {})
+    out = []
+    for name in CODEMIRROR_PACKAGES:
+        version = packages.get(f"node_modules/{name}", {}).get("version")
+        if not version:
+            raise VendorError(f"{name} is not in package-lock.json: run `npm install`")
+        out.append(f"{name}@{version}")
+    return out
+
+
+def build_codemirror(dest_root: Path) -> None:
+    """codemirror/codemirror.mjs: what tools/js/codemirror-entry.js re-exports, bundled."""
+    esbuild = NODE_MODULES / ".bin" / "esbuild"
+    if not esbuild.exists():
+        raise VendorError("node_modules/.bin/esbuild is missing: run `npm ci`")
+
+    def bundle(tmp: Path) -> None:
+        result = subprocess.run(
+            [
+                str(esbuild),
+                str(CODEMIRROR_ENTRY),
+                "--bundle",
+                "--format=esm",
+                "--minify",
+                "--legal-comments=eof",
+                f"--outfile={tmp / CODEMIRROR_OUT}",
+                "--log-level=warning",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+            cwd=ROOT,
+        )
+        if result.returncode != 0:
+            raise VendorError(f"esbuild failed: {result.stderr[-2000:]}")
+        shutil.copy2(NODE_MODULES / "codemirror" / "LICENSE", tmp / "LICENSE")
+
+    replace_dir(bundle, dest_root / "codemirror")
+    size = (dest_root / "codemirror" / CODEMIRROR_OUT).stat().st_size
+    log(f"codemirror/ <- {CODEMIRROR_OUT} ({size / 1e3:.0f} kB, esbuild)")
 
 
 def build_mermaid(dest_root: Path, version: str) -> None:
@@ -644,6 +701,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="bundle the sources without their bytecode (to measure what it gains)",
     )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="build nothing; exit 1 naming the steps whose outputs are stale or missing",
+    )
     args = parser.parse_args(argv)
     started = time.monotonic()
 
@@ -670,6 +732,7 @@ def main(argv: list[str] | None = None) -> int:
         "statemachine": hash_inputs([THIS_FILE], extra=[sm_version]),
         "library": hash_inputs([PYPROJECT, THIS_FILE, *readme, *source_files(LIB_SRC)]),
         "mermaid": hash_inputs([THIS_FILE], extra=[mermaid_version(lock)]),
+        "codemirror": hash_inputs([THIS_FILE, CODEMIRROR_ENTRY], extra=codemirror_versions(lock)),
         "mistune": hash_inputs([THIS_FILE], extra=[pypi_pins["mistune"]]),
         # Any change to py/ (but main.py), a pin, an npm package (Pyodide compiles the
         # bytecode, web-llm gives the model list) or this file rebuilds the bundle.
@@ -701,6 +764,7 @@ def main(argv: list[str] | None = None) -> int:
         "mistune": [VENDOR / "wheels" / wheel_name("mistune", pypi_pins["mistune"])],
         "bundle": [BUNDLE],
         "mermaid": [VENDOR / "mermaid" / MERMAID_ENTRY],
+        "codemirror": [VENDOR / "codemirror" / CODEMIRROR_OUT],
     }
 
     def stale(step: str) -> bool:
@@ -709,6 +773,12 @@ def main(argv: list[str] | None = None) -> int:
         return not all(p.is_file() for p in outputs[step])
 
     todo = [step for step in inputs if stale(step)]
+    if args.check:
+        if todo:
+            log(f"stale: {', '.join(todo)} (py/, a pin or a package changed): run `make vendor`")
+            return 1
+        log("static/vendor is up to date")
+        return 0
     if not todo:
         log(f"static/vendor is up to date ({time.monotonic() - started:.2f} s, nothing to do)")
         return 0
@@ -757,6 +827,11 @@ def main(argv: list[str] | None = None) -> int:
             "entry": f"mermaid/{MERMAID_ENTRY}",
         }
         manifest["inputs"]["mermaid"] = inputs["mermaid"]
+        save()
+    if "codemirror" in todo:
+        build_codemirror(VENDOR)
+        manifest["codemirror"] = {"packages": codemirror_versions(lock), "entry": CODEMIRROR_OUT}
+        manifest["inputs"]["codemirror"] = inputs["codemirror"]
         save()
 
     wheel_files = [sm_wheel, lib_wheel, wheel_name("mistune", pypi_pins["mistune"])]

@@ -27,15 +27,13 @@ from .catalog import ModelRecord, custom_model
 from .completions import Chat
 from .engine import Engine, ProgressCallback
 from .errors import BusyError, InvalidRequestError, WebLLMError
-from .machine import ChatRequest, LoadRequest, WebLLMMachine
-from .messages import ChatMessage, normalize_messages, normalize_options
+from .flow import ChatFlow
+from .machine import LoadRequest, WebLLMMachine
 from .snapshot import ChatResult, Snapshot
 
 __all__ = ["EventObserver", "EventOutcome", "WebLLMClient"]
 
 log = logging.getLogger(__name__)
-
-_END = object()
 
 #: What became of an event a caller asked for: sent to the machine, or refused before.
 EventOutcome = Literal["sent", "refused"]
@@ -68,7 +66,10 @@ class WebLLMClient:
     def __init__(self, engine: Engine | None = None) -> None:
         self.engine: Engine = engine if engine is not None else _default_engine()
         self.machine = WebLLMMachine(self.engine)
-        self.chat = Chat(self)
+        #: The request flow every chat request takes (see :mod:`webllm_machine.flow`).
+        self.flow = ChatFlow(self.machine, check=self._check, send=self._send)
+        #: OpenAI-shaped access: ``client.chat.completions.create / parse / run_tools``.
+        self.chat = Chat(self.flow)
         self._started = False
         self._gate = asyncio.Lock()
         self._custom: dict[str, ModelRecord] = {}
@@ -270,74 +271,30 @@ class WebLLMClient:
 
         ``messages`` are the new messages of this turn (usually one user message); the
         engine receives the history kept in the context followed by them, and the turn and
-        the reply are appended to the history when the reply is complete.
+        the reply are appended to the history when the reply is complete. With a typed
+        ``response_format`` option (a dataclass...), ``result.parsed`` is the reply built
+        into that type (:mod:`webllm_machine.schema`).
         """
-        request = self._chat_request(messages, options, record=True)
-        return await self._run_chat(request)
+        return await self.flow.run(self.flow.prepare(messages, options, record=True))
 
     async def stream_chat(self, messages: object, options: object = None) -> AsyncIterator[str]:
         """Like :meth:`start_chat`, yielding the reply's text as it streams.
 
         Leaving the loop early (``break``) stops the generation.
         """
-        request = self._chat_request(messages, options, record=True)
-        async for delta in self._stream(request):
+        request = self.flow.prepare(messages, options, record=True)
+        async for delta in self.flow.stream(request):
             yield delta
-
-    def _chat_request(self, messages: object, options: object, *, record: bool) -> ChatRequest:
-        turn = normalize_messages(messages)
-        opts = normalize_options(options)
-        self._check("START_CHAT")
-        if record:
-            history = self.machine.snapshot.context.messages
-            if history and turn[0].role == "system":
-                raise InvalidRequestError(
-                    "messages[0]: a system message is only allowed at the start of the "
-                    "conversation; clear the chat to change it",
-                    field="messages[0].role",
-                )
-            sent: tuple[ChatMessage, ...] = (*history, *turn)
-        else:
-            sent = turn
-        return ChatRequest(sent=sent, turn=turn if record else (), options=opts)
-
-    async def _run_chat(self, request: ChatRequest) -> ChatResult:
-        request.done = asyncio.get_running_loop().create_future()
-        await self._send("START_CHAT", request=request)
-        return await request.done
-
-    async def _stream(self, request: ChatRequest) -> AsyncIterator[str]:
-        queue: asyncio.Queue[object] = asyncio.Queue()
-        request.on_delta = queue.put_nowait
-        request.done = asyncio.get_running_loop().create_future()
-        request.done.add_done_callback(lambda _: queue.put_nowait(_END))
-        await self._send("START_CHAT", request=request)
-        finished = False
-        try:
-            while (item := await queue.get()) is not _END:
-                yield str(item)
-            finished = True
-            await request.done  # raises the stream's error, if any
-        finally:
-            if not finished and not request.done.done():
-                if self.machine.value == "chatting":
-                    await self.stop()
-                # Nobody will read the result now.
-                request.done.add_done_callback(lambda f: f.exception())
 
     # -- control ------------------------------------------------------------------------
 
     def stop(self) -> asyncio.Future[None]:
-        """Interrupt the reply being generated; the partial reply is kept.
+        """Interrupt the reply being generated; the partial reply is kept. A tool run
+        (``chat.completions.run_tools``) under way ends too, with ``stopped == "stop"``.
 
         Returns an awaitable that resolves once the machine is back in ``ready``.
         """
-        self._check("STOP")
-        request = self.machine._chat
-        waiter = asyncio.ensure_future(self._send("STOP"))
-        if request is None or request.done is None:
-            return waiter
-        return asyncio.ensure_future(self._after(waiter, request.done))
+        return self.flow.stop()
 
     def clear_chat(self) -> asyncio.Future[None]:
         """Empty the conversation and reset the engine's chat state."""
@@ -413,6 +370,6 @@ class WebLLMClient:
             await self.machine.send(event, **data)
 
     @staticmethod
-    async def _after(first: Awaitable[Any], then: asyncio.Future[Any]) -> None:
+    async def _after(first: Awaitable[None], then: asyncio.Future[None]) -> None:
         await first
         await asyncio.wait([then])

@@ -47,16 +47,20 @@ __all__ = [
 ]
 
 
-class ScriptLoadError(WebLLMError):
+class ScriptLoadError(EngineCrashedError):
     """web-llm's ES module could not be imported from its URL (``module_url``): the server
     answered an error status, did not answer, sent something that is not JavaScript, or a
     module that is not web-llm's. ``url`` is the absolute URL that was fetched.
 
-    >>> ScriptLoadError("...", url="https://me.org/x.js").kind
-    'script_load'
+    An engine that cannot start: it keeps :class:`EngineCrashedError`'s ``kind`` (as a
+    worker script that does not start does), so a UI that titles errors by kind needs no
+    new one, and ``except EngineCrashedError`` catches both.
+
+    >>> error = ScriptLoadError("...", url="https://me.org/x.js")
+    >>> error.kind, isinstance(error, EngineCrashedError)
+    ('engine_crashed', True)
     """
 
-    kind = "script_load"
     default_hint = (
         "Check WebLLMEngine(module_url=...): it must be the URL of web-llm's ES module "
         "(lib/index.js of the @mlc-ai/web-llm npm package, served as JavaScript), relative "

@@ -36,6 +36,8 @@ __all__ = [
     "ModelNotFoundError",
     "NetworkError",
     "NotReadyError",
+    "OutputParseError",
+    "SchemaError",
     "StorageQuotaError",
     "WebGPUUnavailableError",
     "WebLLMError",
@@ -101,6 +103,53 @@ class InvalidRequestError(WebLLMError, ValueError):
     ) -> None:
         super().__init__(message, hint=hint, source_name=source_name)
         self.field = field
+
+
+class SchemaError(InvalidRequestError):
+    """A ``response_format`` or a tool that cannot become a JSON Schema.
+
+    ``path`` names the field (``City.address.zip``, ``convert.amount``), also in ``field``;
+    ``type_name`` the type found there. Raised before anything reaches the engine; its
+    ``kind`` is ``"invalid_request"``, as for every bad request.
+    """
+
+    default_hint = (
+        "Use JSON-shaped types: str, int, float, bool, None, Literal, Enum, list[T], "
+        "dict[str, T], Optional / unions, dataclasses and TypedDicts; nothing was sent."
+    )
+
+    def __init__(self, message: str, *, path: str, type_name: str, hint: str | None = None) -> None:
+        super().__init__(message, field=path, hint=hint)
+        self.path = path
+        self.type_name = type_name
+
+
+class OutputParseError(WebLLMError):
+    """The model's reply does not fit the schema asked for (not JSON, cut off, wrong shape).
+
+    ``raw`` is the reply's text and ``finish_reason`` why it ended (``"length"``: cut off
+    by ``max_tokens``). The model stays loaded: the machine is ``ready``.
+    """
+
+    kind = "output_parse"
+    default_hint = (
+        "Raise max_tokens if the reply was cut off (finish_reason 'length'), or simplify the "
+        "schema; the model is still loaded."
+    )
+    recoverable = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        raw: str = "",
+        finish_reason: str | None = None,
+        hint: str | None = None,
+        source_name: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint, source_name=source_name)
+        self.raw = raw
+        self.finish_reason = finish_reason
 
 
 class LoadCancelledError(WebLLMError):
@@ -300,6 +349,13 @@ _BY_NAME: dict[str, type[WebLLMError]] = {
     "MinValueError": InvalidRequestError,
     "NonNegativeError": InvalidRequestError,
     "InvalidNumberStringError": InvalidRequestError,
+    # function calling (native tools on web-llm's Hermes models)
+    "CustomSystemPromptError": InvalidRequestError,
+    "CustomResponseFormatError": InvalidRequestError,
+    "InvalidResponseFormatGrammarError": InvalidRequestError,
+    "ToolCallOutputParseError": OutputParseError,
+    "ToolCallOutputInvalidTypeError": OutputParseError,
+    "JSONFieldError": OutputParseError,
     # the browser's errors
     "QuotaExceededError": StorageQuotaError,
     "NetworkError": NetworkError,

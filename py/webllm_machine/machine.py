@@ -40,10 +40,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from statemachine import Event, State, StateChart
 
@@ -55,6 +56,9 @@ from .errors import (
     WebLLMError,
 )
 from .messages import ChatMessage
+
+if TYPE_CHECKING:  # only requests with a response_format carry one
+    from .schema import ResponseFormat
 from .snapshot import ChatResult, Context, ErrorInfo, Snapshot, StreamedText, Usage, _Parts
 
 __all__ = ["EVENTS", "REFUSALS", "ChatRequest", "LoadRequest", "WebLLMMachine"]
@@ -116,6 +120,8 @@ class ChatRequest:
     ``sent`` is the whole message list the engine gets; ``turn`` the messages recorded in
     the history with the reply (empty for a stateless, OpenAI-style request); ``on_delta``
     receives each piece of text as it streams; ``done`` resolves with the :class:`ChatResult`.
+    ``response_format`` is how the reply is to be read (the machine only passes the
+    request's ``options`` on; :class:`~webllm_machine.flow.ChatFlow` reads the reply).
     """
 
     sent: tuple[ChatMessage, ...]
@@ -123,6 +129,7 @@ class ChatRequest:
     options: Mapping[str, Any] = field(default_factory=dict)
     on_delta: Callable[[str], None] | None = None
     done: asyncio.Future[ChatResult] | None = None
+    response_format: ResponseFormat | None = None
 
 
 class WebLLMMachine(StateChart[Any]):
@@ -196,6 +203,8 @@ class WebLLMMachine(StateChart[Any]):
         self._outcomes: list[tuple[asyncio.Future[Any] | None, Any, BaseException | None]] = []
         # The deltas of the reply being streamed (see StreamedText).
         self._parts = _Parts()
+        # How many sends (and activations) are being processed: see `busy`.
+        self._in_flight = 0
         super().__init__()
 
     # -- snapshots and listeners --------------------------------------------------------
@@ -243,12 +252,38 @@ class WebLLMMachine(StateChart[Any]):
             error = self.refusal(event)
             if error is not None:
                 raise error
-        return super().send(event, *args, **kwargs)
+        result = super().send(event, *args, **kwargs)
+        return self._tracked(result) if inspect.isawaitable(result) else result
+
+    async def activate_initial_state(self) -> Any:
+        """Enter the initial state (python-statemachine's, counted in :attr:`busy`)."""
+        result = super().activate_initial_state()
+        return await self._tracked(result) if inspect.isawaitable(result) else result
+
+    async def _tracked(self, processing: Awaitable[Any]) -> Any:
+        self._in_flight += 1
+        try:
+            return await processing
+        finally:
+            self._in_flight -= 1
 
     @property
     def busy(self) -> bool:
-        """Whether the machine is in the middle of processing events."""
-        return bool(self._engine._processing.locked())
+        """Whether the machine is in the middle of processing events.
+
+        Every event reaches python-statemachine's processing loop through :meth:`send`
+        (callers' events and the invokes' ``done.invoke`` / ``error.execution`` reports
+        alike) or :meth:`activate_initial_state`, so the machine counts the ones still being
+        processed: the loop's own lock is private to the library. An event that another
+        sender's loop processes counts until its sender resumes, so ``busy`` may stay true
+        a moment longer than the loop, never shorter.
+        """
+        return self._in_flight > 0
+
+    @property
+    def active_chat(self) -> ChatRequest | None:
+        """The :class:`ChatRequest` being generated (``chatting``), or ``None``."""
+        return self._chat
 
     @classmethod
     def mermaid(cls) -> str:
@@ -355,14 +390,18 @@ class WebLLMMachine(StateChart[Any]):
         }
         usage: Usage | None = None
         finish_reason: str | None = None
+        tool_calls: tuple[Mapping[str, Any], ...] = ()
         try:
             async for chunk in self.engine.stream(body):
                 choices = chunk.get("choices") or ()
                 if choices:
                     choice = choices[0]
-                    delta = (choice.get("delta") or {}).get("content")
+                    message = choice.get("delta") or {}
+                    delta = message.get("content")
                     if delta:
                         self._on_delta(request, delta)
+                    if message.get("tool_calls"):  # web-llm: in the last chunk only
+                        tool_calls = (*tool_calls, *message["tool_calls"])
                     if choice.get("finish_reason"):
                         finish_reason = choice["finish_reason"]
                 if chunk.get("usage"):
@@ -377,12 +416,12 @@ class WebLLMMachine(StateChart[Any]):
                 with contextlib.suppress(Exception):
                     await self.engine.unload()
             raise error from exc
-        return ChatResult(self._ctx.streamed_content, usage, finish_reason)
+        return ChatResult(self._ctx.streamed_content, usage, finish_reason, tool_calls=tool_calls)
 
     def _on_delta(self, request: ChatRequest, delta: str) -> None:
         # No event per delta: a new context (sharing the reply's list of deltas) and one
         # published snapshot. Engines may hand over several tokens as one delta.
-        self._ctx = self._ctx._with_streamed(self._parts.add(delta))
+        self._ctx = self._ctx.with_streamed(self._parts.add(delta))
         self._emit()
         if request.on_delta is not None:
             request.on_delta(delta)

@@ -15,13 +15,15 @@ webllm_machine.errors.InvalidRequestError: unknown option 'temprature' (did you 
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import InvalidRequestError
+
+if TYPE_CHECKING:  # imported when a request has a response_format (start-up stays light)
+    from .schema import ResponseFormat
 
 __all__ = [
     "ROLES",
@@ -29,6 +31,7 @@ __all__ = [
     "ChatOptions",
     "normalize_messages",
     "normalize_options",
+    "normalize_request_options",
 ]
 
 Role = Literal["system", "user", "assistant", "tool"]
@@ -60,7 +63,9 @@ class ChatOptions:
     presence_penalty: float | None = None
     seed: int | None = None
     stop: str | list[str] | None = None
-    response_format: Mapping[str, Any] | None = None
+    #: A type (dataclass, TypedDict, pydantic model...), a JSON Schema dict, or a
+    #: response_format dict: see :func:`webllm_machine.schema.response_format`.
+    response_format: object = None
 
 
 _OPTION_NAMES = tuple(f.name for f in fields(ChatOptions))
@@ -141,12 +146,36 @@ def _one_message(message: object, where: str) -> ChatMessage:
 def normalize_options(options: object) -> dict[str, Any]:
     """Validate options (a dict, a :class:`ChatOptions` or ``None``) into request keys.
 
-    Keys may be snake_case or the seed's camelCase. Only keys with a value are returned.
+    Keys may be snake_case or the seed's camelCase. Only keys with a value are returned;
+    a typed ``response_format`` becomes web-llm's ``{"type": "json_object", "schema":
+    "<JSON Schema>"}``.
+    """
+    return normalize_request_options(options)[0]
+
+
+def normalize_request_options(options: object) -> tuple[dict[str, Any], ResponseFormat | None]:
+    """:func:`normalize_options`, and the :class:`~webllm_machine.schema.ResponseFormat` the
+    reply is to be read with (``None`` without a ``response_format``).
+
+    >>> from dataclasses import dataclass
+    >>> @dataclass
+    ... class Point:
+    ...     x: int
+    >>> request, fmt = normalize_request_options({"response_format": Point})
+    >>> request["response_format"]["schema"]
+    '{"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"], \
+"additionalProperties": false}'
+    >>> fmt.parse('{"x": 3}')
+    Point(x=3)
     """
     if options is None:
-        return {}
+        return {}, None
     if isinstance(options, ChatOptions):
-        raw: Mapping[str, Any] = {k: v for k, v in asdict(options).items() if v is not None}
+        raw: Mapping[str, Any] = {
+            f.name: getattr(options, f.name)
+            for f in fields(options)
+            if getattr(options, f.name) is not None
+        }
     elif isinstance(options, Mapping):
         raw = options
     else:
@@ -154,6 +183,7 @@ def normalize_options(options: object) -> dict[str, Any]:
             "options", f"options must be a dict or ChatOptions, got {type(options).__name__}"
         )
     result: dict[str, Any] = {}
+    fmt: ResponseFormat | None = None
     for key, value in raw.items():
         if not isinstance(key, str):
             raise _fail("options", f"option names must be strings, got {key!r}")
@@ -163,6 +193,8 @@ def normalize_options(options: object) -> dict[str, Any]:
             continue
         name = _CAMEL.get(key, key)
         if name not in _OPTION_NAMES:
+            import difflib  # only for this message: kept out of start-up
+
             close = difflib.get_close_matches(name, [*_OPTION_NAMES, *_CAMEL], n=1)
             suggestion = f" (did you mean {close[0]!r}?)" if close else ""
             raise _fail(key, f"unknown option {key!r}{suggestion}")
@@ -170,8 +202,14 @@ def normalize_options(options: object) -> dict[str, Any]:
             raise _fail(key, f"option {key!r} gives {name!r} a second time")
         if value is None:
             continue
+        if name == "response_format":
+            from .schema import response_format
+
+            fmt = response_format(value, field=key)
+            result[name] = fmt.request
+            continue
         result[name] = _check_option(name, key, value)
-    return result
+    return result, fmt
 
 
 def _number(key: str, value: object) -> float:
@@ -210,11 +248,4 @@ def _check_option(name: str, key: str, value: object) -> Any:
                 raise _fail(key, f"{key} takes at most 4 sequences, got {len(value)}")
             return list(value)
         raise _fail(key, f"{key} must be a string or a list of strings")
-    # response_format
-    if not isinstance(value, Mapping) or value.get("type") not in (
-        "text",
-        "json_object",
-        "grammar",
-    ):
-        raise _fail(key, f"{key} must be a dict with type 'text', 'json_object' or 'grammar'")
-    return dict(value)
+    raise AssertionError(f"no check for option {name!r}")  # pragma: no cover

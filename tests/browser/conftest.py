@@ -21,6 +21,7 @@ fails the test that made it.
 from __future__ import annotations
 
 import inspect
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -46,6 +47,7 @@ from helpers import (
 )
 
 BROWSER_DIR = Path(__file__).resolve().parent
+ROOT = BROWSER_DIR.parent.parent
 #: Fixtures that start Playwright: only tests under tests/browser/ may use them.
 BROWSER_FIXTURES = frozenset({"playwright", "browser", "browser_no_webgpu", "page", "new_page"})
 
@@ -82,6 +84,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def server() -> Iterator[StaticServer]:
     if not VENDOR_MANIFEST.is_file():
         pytest.fail("static/vendor/ is missing: run `make vendor` first", pytrace=False)
+    # The page imports the app bundle: a stale one would test old code (or fail at import).
+    check = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "vendor.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if check.returncode != 0:
+        pytest.fail(
+            f"static/vendor/ is stale: {(check.stdout + check.stderr).strip()}", pytrace=False
+        )
     srv = StaticServer().start()
     yield srv
     srv.stop()

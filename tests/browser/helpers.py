@@ -208,10 +208,31 @@ def block_model_hosts(page: Page) -> list[str]:
 # -- the app, as the tests open and drive it ---------------------------------------------------
 
 
-def open_app(page: Page, double: dict[str, Any] | None = None, *, path: str = "/") -> Page:
+#: The models the tests pick: in web-llm's list (the double serves loads of any of them).
+Q4F32 = "SmolLM2-360M-Instruct-q4f32_1-MLC"
+Q4F16 = "SmolLM2-360M-Instruct-q4f16_1-MLC"
+QWEN = "Qwen2.5-0.5B-Instruct-q4f32_1-MLC"
+LLAMA = "Llama-3.2-1B-Instruct-q4f32_1-MLC"
+#: Where screenshots go (ignored by git; open them with an image viewer).
+SHOTS = ROOT / "tests" / "browser" / "screenshots"
+
+
+def open_app(
+    page: Page,
+    double: dict[str, Any] | None = None,
+    *,
+    path: str = "/",
+    width: int | None = None,
+    init_script: str | None = None,
+) -> Page:
     """Open the app, with the web-llm double when ``double`` is given (the real web-llm
-    module otherwise), and wait until its Python runs."""
+    module otherwise), and wait until its Python runs. ``width``: the viewport's width
+    (900 px high); ``init_script``: JavaScript run in the page before its own."""
     page.set_default_timeout(30_000)
+    if width is not None:
+        page.set_viewport_size({"width": width, "height": 900})
+    if init_script is not None:
+        page.add_init_script(init_script)
     if double is not None:
         use_double(page, double)
     page.goto(path)
@@ -219,6 +240,25 @@ def open_app(page: Page, double: dict[str, Any] | None = None, *, path: str = "/
     return page
 
 
-def expect_state(page: Page, value: str) -> None:
+def expect_state(page: Page, value: str, timeout_ms: float | None = None) -> None:
     """Wait until the machine's state, as ``#app[data-state]`` shows it, is ``value``."""
-    expect(page.locator("#app")).to_have_attribute("data-state", value)
+    expect(page.locator("#app")).to_have_attribute("data-state", value, timeout=timeout_ms)
+
+
+def load_model(page: Page, model: str = Q4F32, *, wait: str | None = "ready") -> None:
+    """Pick ``model`` and press Load; wait for the state ``wait`` (``None``: do not wait)."""
+    page.select_option("#model-select", model)
+    page.click("#load-button")
+    if wait is not None:
+        expect_state(page, wait)
+
+
+def shot(page: Page, name: str, selector: str | None = None) -> Path:
+    """A screenshot of the page (whole) or of ``selector``, as ``SHOTS/<name>.png``."""
+    SHOTS.mkdir(exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    if selector is None:
+        page.screenshot(path=str(path), full_page=True)
+    else:
+        page.locator(selector).screenshot(path=str(path))
+    return path

@@ -7,17 +7,15 @@ axe-core comes from npm (package.json devDependencies), injected from node_modul
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import ROOT, open_app
+from helpers import Q4F32, ROOT, SHOTS, open_app
 from helpers import expect_state as state
 from playwright.sync_api import Browser, Page, expect
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-SHOTS = Path(__file__).resolve().parent / "screenshots"
-MODEL = "SmolLM2-360M-Instruct-q4f32_1-MLC"
+MODEL = Q4F32
 REPLY = (
     "## A heading\n\nSome **bold** text, a list:\n\n- one\n- two\n\n```python\nprint('hi')\n```\n"
 )

@@ -7,27 +7,11 @@ the user saw in tests/browser/screenshots/ (git-ignored).
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from helpers import PageLog, block_model_hosts, open_app
+from helpers import Q4F16, Q4F32, PageLog, block_model_hosts, load_model, open_app, shot
 from helpers import expect_state as state
 from playwright.sync_api import Page, expect
 
-HERE = Path(__file__).resolve().parent
-SHOTS = HERE / "screenshots"
-Q4F32 = "SmolLM2-360M-Instruct-q4f32_1-MLC"
-Q4F16 = "SmolLM2-360M-Instruct-q4f16_1-MLC"
 REPLY = " ".join(f"word{i}" for i in range(40))
-
-
-def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"app-{name}.png"), full_page=True)
-
-
-def load(page: Page, model: str = Q4F32) -> None:
-    page.select_option("#model-select", model)
-    page.click("#load-button")
 
 
 def send(page: Page, text: str) -> None:
@@ -45,13 +29,13 @@ def assistant_text(page: Page) -> str:
 def test_load_with_progress_then_a_streamed_reply(page: Page, page_log: PageLog) -> None:
     open_app(page, {"reply": REPLY, "loadSteps": 4, "loadStepDelayMs": 150, "tokenDelayMs": 100})
     state(page, "idle")
-    shot(page, "idle")
+    shot(page, "app-idle")
     expect(page.locator("#send-button")).to_be_disabled()
-    load(page)
+    load_model(page, wait=None)
     state(page, "loading")
     expect(page.locator("#progress-text")).to_contain_text("Fetching")
     expect(page.locator("#load-button")).to_be_disabled()
-    shot(page, "loading")
+    shot(page, "app-loading")
     state(page, "ready")
     assert page.locator("#progress").evaluate("el => el.value") == 1
     send(page, "Tell me something")
@@ -60,17 +44,17 @@ def test_load_with_progress_then_a_streamed_reply(page: Page, page_log: PageLog)
     expect(page.locator(".message-assistant .bubble-text")).to_contain_text("word3")
     partial = assistant_text(page)
     assert REPLY.startswith(partial) and len(partial) < len(REPLY)  # token by token
-    shot(page, "chatting")
+    shot(page, "app-chatting")
     state(page, "ready")
     assert assistant_text(page) == REPLY
-    shot(page, "ready")
+    shot(page, "app-ready")
     assert page_log.errors() == []
     assert page_log.off_origin == []
 
 
 def test_stop_keeps_the_partial_reply(page: Page, page_log: PageLog) -> None:
     open_app(page, {"reply": REPLY, "tokenDelayMs": 40})
-    load(page)
+    load_model(page, wait=None)
     state(page, "ready")
     page.fill("#prompt", "Go on")
     page.press("#prompt", "Enter")  # Enter sends
@@ -86,7 +70,7 @@ def test_stop_keeps_the_partial_reply(page: Page, page_log: PageLog) -> None:
 
 def test_unload_during_loading_and_during_chatting_end_idle(page: Page) -> None:
     open_app(page, {"reply": REPLY, "loadSteps": 20, "loadStepDelayMs": 100, "tokenDelayMs": 40})
-    load(page)
+    load_model(page, wait=None)
     state(page, "loading")
     page.click("#unload-button")
     state(page, "idle")
@@ -94,7 +78,7 @@ def test_unload_during_loading_and_during_chatting_end_idle(page: Page) -> None:
     assert page.workers == []
 
     page.evaluate("Object.assign(globalThis.__webllmDouble, {loadSteps: 2, loadStepDelayMs: 0})")
-    load(page)
+    load_model(page, wait=None)
     state(page, "ready")
     expect(page.locator("#app")).to_have_attribute("data-proxies", "1")  # the progress proxy
     send(page, "Hi")
@@ -113,7 +97,7 @@ def test_device_lost_mid_stream_shows_the_error_and_a_reload_works(
     page: Page, page_log: PageLog
 ) -> None:
     open_app(page, {"reply": REPLY, "tokenDelayMs": 10, "deviceLostAfter": 5})
-    load(page)
+    load_model(page, wait=None)
     state(page, "ready")
     send(page, "Hi")
     state(page, "error")
@@ -121,9 +105,9 @@ def test_device_lost_mid_stream_shows_the_error_and_a_reload_works(
     expect(page.locator("#error-message")).to_contain_text("device was lost")
     expect(page.locator("#error-hint")).to_contain_text("smaller model")
     expect(page.locator("#app")).to_have_attribute("data-proxies", "0")
-    shot(page, "error-device-lost")
+    shot(page, "app-error-device-lost")
     page.evaluate("globalThis.__webllmDouble.deviceLostAfter = undefined")
-    load(page)
+    load_model(page, wait=None)
     state(page, "ready")
     expect(page.locator("#error")).to_be_hidden()
     assert [e for e in page_log.errors() if "device" not in e.lower()] == []
@@ -137,12 +121,12 @@ def test_without_webgpu_loading_explains_why_and_reset_recovers(
 ) -> None:
     page = open_app(page_no_webgpu)
     expect(page.locator("#app")).to_have_attribute("data-webgpu", "no")
-    load(page)
+    load_model(page, wait=None)
     state(page, "error")
     expect(page.locator("#error-message")).to_contain_text("WebGPU")
     expect(page.locator("#error-hint")).to_contain_text("--enable-unsafe-webgpu")
     expect(page.locator("#error")).to_have_attribute("data-kind", "webgpu_unavailable")
-    shot(page, "no-webgpu")
+    shot(page, "app-no-webgpu")
     page.click("#reset-button")
     state(page, "idle")
     expect(page.locator("#error")).to_be_hidden()
@@ -160,10 +144,10 @@ def test_on_swiftshader_f16_is_refused_and_an_offline_download_fails_clearly(
     f16 = page.locator(f'#model-select option[value="{Q4F16}"]')
     expect(f16).to_be_disabled()
     expect(f16).to_contain_text("needs shader-f16 (not on this GPU)")
-    load(page, Q4F32)
+    load_model(page, Q4F32, wait=None)
     state(page, "error")
     expect(page.locator("#error")).to_have_attribute("data-kind", "network", timeout=60_000)
     expect(page.locator("#error-hint")).to_contain_text("resumes")
-    shot(page, "offline-download")
+    shot(page, "app-offline-download")
     assert tried, "the real worker tried to download the model"
     expect(page.locator("#app")).to_have_attribute("data-proxies", "0")

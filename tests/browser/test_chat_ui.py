@@ -11,11 +11,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from helpers import PageLog, open_app, use_double, wait_python_ready
+from helpers import Q4F32, PageLog, load_model, open_app, use_double, wait_python_ready
 from helpers import expect_state as state
 from playwright.sync_api import Page, expect
 
-MODEL = "SmolLM2-360M-Instruct-q4f32_1-MLC"
+MODEL = Q4F32
 LONG = " ".join(f"word{i}" for i in range(60))
 MARKDOWN = (
     "# Title\n\nSome **bold** text.\n\n- one\n- two\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n"
@@ -28,12 +28,6 @@ INJECTIONS = (
     '<div onclick="window.__pwned = \'div\'" id="raw-html-block">raw html block</div>\n\n'
     "![pic](https://evil.example/track.png)\n"
 )
-
-
-def load(page: Page, model: str = MODEL) -> None:
-    page.select_option("#model-select", model)
-    page.click("#load-button")
-    state(page, "ready")
 
 
 def ask(page: Page, text: str, *, wait: bool = True) -> None:
@@ -55,7 +49,7 @@ def test_markdown_renders_and_model_output_cannot_inject_html(
     page: Page, page_log: PageLog
 ) -> None:
     open_app(page, {"reply": [MARKDOWN, INJECTIONS]})
-    load(page)
+    load_model(page)
     ask(page, "Format something")
     body = replies(page).last.locator(".bubble-text")
     expect(body.locator("h1")).to_have_text("Title")
@@ -81,7 +75,7 @@ def test_stop_keeps_the_partial_reply_marked_stopped_and_regenerate_replaces_it(
     page: Page,
 ) -> None:
     open_app(page, {"reply": LONG, "tokenDelayMs": 60})
-    load(page)
+    load_model(page)
     ask(page, "Count for me", wait=False)
     expect(replies(page).last).to_contain_text("word3")
     page.click("#stop-button")
@@ -103,7 +97,7 @@ def test_stop_keeps_the_partial_reply_marked_stopped_and_regenerate_replaces_it(
 def test_each_reply_shows_its_stats_and_can_be_copied(page: Page) -> None:
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     open_app(page, {"reply": "Copy **me** please"})
-    load(page)
+    load_model(page)
     ask(page, "Say something")
     meta = replies(page).last.locator(".message-meta")
     expect(meta).to_contain_text("completion tokens")
@@ -118,7 +112,7 @@ def test_conversations_survive_a_reload_and_can_be_switched_renamed_and_deleted(
     page: Page,
 ) -> None:
     open_app(page, {"reply": "First answer"})
-    load(page)
+    load_model(page)
     ask(page, "First question")
     page.click("#new-chat-button")
     expect(page.locator("#messages .message")).to_have_count(0)
@@ -158,7 +152,7 @@ def test_conversations_survive_a_reload_and_can_be_switched_renamed_and_deleted(
 
 def test_a_conversation_exports_as_markdown_and_json(page: Page) -> None:
     open_app(page, {"reply": "An *answer*"})
-    load(page)
+    load_model(page)
     ask(page, "A question")
     with page.expect_download() as info:
         page.click("#export-md-button")
@@ -182,6 +176,9 @@ def test_settings_are_validated_next_to_the_field_and_persisted(page: Page) -> N
     expect(error).to_be_visible()
     expect(error).to_contain_text("temperature must be between 0 and 2")
     expect(page.locator("#setting-temperature")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#settings-note")).to_have_text(
+        "Not saved: the last valid settings stay in use."
+    )
     page.fill("#setting-temperature", "0.4")
     page.fill("#setting-max-tokens", "5")
     page.fill("#setting-system-prompt", "Answer briefly.")
@@ -196,14 +193,14 @@ def test_settings_are_validated_next_to_the_field_and_persisted(page: Page) -> N
     use_double(page, {"reply": LONG})
     page.reload()
     wait_python_ready(page)
-    load(page)
+    load_model(page)
     ask(page, "Count")
     expect(replies(page).last.locator(".message-meta")).to_contain_text("5 completion tokens")
 
 
 def test_a_failed_reply_keeps_the_question_and_the_partial_answer(page: Page) -> None:
     open_app(page, {"reply": LONG, "deviceLostAfter": 3, "tokenDelayMs": 20})
-    load(page)
+    load_model(page)
     ask(page, "Will this fail?", wait=False)
     state(page, "error")
     expect(page.locator("#error")).to_be_visible()
@@ -221,7 +218,7 @@ def test_a_failed_reply_keeps_the_question_and_the_partial_answer(page: Page) ->
     use_double(page, {"reply": "Better now"})
     page.reload()
     wait_python_ready(page)
-    load(page)
+    load_model(page)
     page.click("#regenerate-button")
     state(page, "ready")
     expect(replies(page).last.locator(".bubble-text")).to_have_text("Better now")
@@ -255,7 +252,7 @@ def test_cancel_while_loading_returns_to_idle(page: Page) -> None:
 
 def test_enter_sends_and_shift_enter_makes_a_new_line(page: Page) -> None:
     open_app(page, {"reply": "ok"})
-    load(page)
+    load_model(page)
     box = page.locator("#prompt")
     box.fill("line one")
     box.press("Shift+Enter")
@@ -294,3 +291,17 @@ def test_without_webgpu_the_scripted_demo_is_offered_and_runs_the_whole_app(
     state(page, "ready")
     expect(replies(page).last).to_have_attribute("data-status", "stopped")
     assert page_no_webgpu_log.errors() == []
+
+
+def test_settings_apply_as_soon_as_they_are_valid_without_save(page: Page) -> None:
+    open_app(page, {"reply": LONG})
+    load_model(page)
+    page.click("#settings-panel summary")
+    page.fill("#setting-max-tokens", "3")  # typed, Save not pressed
+    expect(page.locator("#settings-note")).to_have_text("Saved.")
+    ask(page, "Count")
+    expect(replies(page).last.locator(".message-meta")).to_contain_text("3 completion tokens")
+    page.fill("#setting-max-tokens", "zero")  # not valid: said next to the field
+    expect(page.locator("#setting-max-tokens-error")).to_be_visible()
+    ask(page, "Again")  # the last valid settings stay in use
+    expect(replies(page).last.locator(".message-meta")).to_contain_text("3 completion tokens")

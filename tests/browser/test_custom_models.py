@@ -34,11 +34,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import PageLog, StaticServer, run_scenario, use_double, wait_python_ready
+from helpers import (
+    PageLog,
+    StaticServer,
+    expect_state,
+    open_app,
+    run_scenario,
+    shot,
+    wait_python_ready,
+)
 from playwright.sync_api import Page, Route, expect
 
-HERE = Path(__file__).resolve().parent
-SHOTS = HERE / "screenshots"
+from app.logic.persistence import KEYS
+
 ENGINE_PAGE = "/tests/browser/pages/engine.html"
 SCENARIO_TIMEOUT_MS = 90_000
 
@@ -133,27 +141,7 @@ MODEL_ID = "MyModel-q4f32_1-MLC"
 WEIGHTS = f"https://models.example.org/{MODEL_ID}/resolve/main/"
 LIBRARY = "https://models.example.org/libs/MyModel-q4f32_1-ctx2k-webgpu.wasm"
 REPLY = "Hello from a model of my own."
-STORAGE_KEY = "webllm-machine.custom-models"
-
-
-def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"custom-{name}.png"), full_page=True)
-
-
-def open_app(page: Page, double: dict[str, Any] | None = None) -> Page:
-    page.set_default_timeout(30_000)
-    if double is not None:
-        use_double(page, double)
-    # ?no-sw: the app's service worker (static/js/register-sw.js) stays out. Once it has
-    # registered, a worker started later did not get the routed double (its load hung).
-    page.goto("/?no-sw" if double is not None else "/")
-    wait_python_ready(page)
-    return page
-
-
-def state(page: Page, value: str, timeout_ms: float = 10_000) -> None:
-    expect(page.locator("#app")).to_have_attribute("data-state", value, timeout=timeout_ms)
+STORAGE_KEY = KEYS.custom_models
 
 
 def add_custom_model(
@@ -177,8 +165,8 @@ def stored(page: Page) -> Any:
 
 
 def test_add_load_chat_reload_and_remove_a_custom_model(page: Page, page_log: PageLog) -> None:
-    open_app(page, {"reply": REPLY, "loadSteps": 2})
-    state(page, "idle")
+    open_app(page, {"reply": REPLY, "loadSteps": 2}, path="/?no-sw")
+    expect_state(page, "idle", timeout_ms=10_000)
     expect(page.locator("#custom-model-lib-version")).to_have_text("v0_2_86/base")
     expect(page.locator("#remove-model-button")).to_be_disabled()  # a prebuilt model
 
@@ -192,7 +180,7 @@ def test_add_load_chat_reload_and_remove_a_custom_model(page: Page, page_log: Pa
     expect(page.locator("#custom-model-url")).to_be_focused()
     expect(page.locator("#custom-model-id-error")).to_be_hidden()
     expect(option(page, MODEL_ID)).to_have_count(0)
-    shot(page, "form-error")
+    shot(page, "custom-form-error")
     add_custom_model(page, MODEL_ID, WEIGHTS, LIBRARY, context="lots")
     expect(page.locator("#custom-model-url-error")).to_be_hidden()
     expect(page.locator("#custom-model-context-error")).to_contain_text("number of tokens")
@@ -217,7 +205,7 @@ def test_add_load_chat_reload_and_remove_a_custom_model(page: Page, page_log: Pa
         }
     ]
     groups = page.locator("#model-select optgroup").evaluate_all("gs => gs.map(g => g.label)")
-    # The picker's groups (py/model_picker.py): custom models first, then the demo, then
+    # The picker's groups (py/app/panels/picker.py): custom models first, then the demo, then
     # web-llm's models by family.
     assert groups[:3] == ["Custom models", "No download", "Llama"]
     # The same id again is refused, next to the id.
@@ -228,7 +216,7 @@ def test_add_load_chat_reload_and_remove_a_custom_model(page: Page, page_log: Pa
     # Loaded like a prebuilt model: web-llm gets it in appConfig, after the prebuilt ones.
     page.select_option("#model-select", MODEL_ID)
     page.click("#load-button")
-    state(page, "ready")
+    expect_state(page, "ready", timeout_ms=10_000)
     calls = page.evaluate("globalThis.__webllmDouble.calls")
     (created,) = [c for c in calls if c["fn"] == "CreateWebWorkerMLCEngine"]
     assert created["modelId"] == MODEL_ID
@@ -246,8 +234,8 @@ def test_add_load_chat_reload_and_remove_a_custom_model(page: Page, page_log: Pa
     page.fill("#prompt", "Who are you?")
     page.click("#send-button")
     expect(page.locator(".message-assistant .bubble-text").last).to_have_text(REPLY)
-    state(page, "ready")
-    shot(page, "loaded")
+    expect_state(page, "ready", timeout_ms=10_000)
+    shot(page, "custom-loaded")
 
     # Kept across a reload (localStorage), and removable once not loaded.
     page.reload()
@@ -281,7 +269,7 @@ def test_a_stored_model_that_is_no_longer_valid_is_skipped(page: Page, page_log:
     )
     console: list[str] = []
     page.on("console", lambda message: console.append(message.text))
-    open_app(page, {})
+    open_app(page, {}, path="/?no-sw")
     expect(option(page, "Good-MLC")).to_have_count(1)
     expect(option(page, "Bad-MLC")).to_have_count(0)
     assert any("'Bad-MLC'" in text and "not restored" in text for text in console), console
@@ -297,14 +285,14 @@ def test_the_app_shows_a_library_failure_with_its_hint(page: Page) -> None:
     add_custom_model(page, "Old-q4f32_1-MLC", f"./{FILES}/good/", f"./{FILES}/lib/old.wasm")
     expect(page.locator("#model-select")).to_have_value("Old-q4f32_1-MLC")
     page.click("#load-button")
-    state(page, "error", timeout_ms=60_000)  # the worker imports web-llm's 6.6 MB module
+    expect_state(page, "error", timeout_ms=60_000)  # the worker imports web-llm's 6.6 MB module
     expect(page.locator("#error")).to_have_attribute("data-kind", "model_library")
     expect(page.locator("#error-title")).to_have_text("The model library cannot run here")
     expect(page.locator("#error-message")).to_contain_text('Import #0 "env" "nonexistent"')
     expect(page.locator("#error-hint")).to_contain_text("web-llm 0.2.86")
     expect(page.locator("#error-hint")).to_contain_text("v0_2_86/base")
     expect(page.locator("#app")).to_have_attribute("data-proxies", "0")
-    shot(page, "error-library")
+    shot(page, "custom-error-library")
 
 
 # -- the real web-llm module ----------------------------------------------------------------

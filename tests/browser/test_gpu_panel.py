@@ -1,4 +1,4 @@
-"""The WebGPU panel (py/gpu_panel.py over py/gpu_advice.py), in the app.
+"""The WebGPU panel (py/app/panels/gpu.py over py/app/logic/gpu.py), in the app.
 
 Chromium here offers WebGPU only with ``--enable-unsafe-webgpu`` (SwiftShader: a software
 adapter, vendor "google", architecture "swiftshader", no shader-f16); without the flag
@@ -7,14 +7,8 @@ adapter, vendor "google", architecture "swiftshader", no shader-f16); without th
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from helpers import PageLog, use_double, wait_python_ready
+from helpers import Q4F16, PageLog, open_app, shot
 from playwright.sync_api import Page, expect
-
-HERE = Path(__file__).resolve().parent
-SHOTS = HERE / "screenshots"
-Q4F16 = "SmolLM2-360M-Instruct-q4f16_1-MLC"
 
 #: An adapter that says it has shader-f16 (SwiftShader's, with one more feature).
 FAKE_F16 = """
@@ -37,21 +31,8 @@ FAKE_F16 = """
 """
 
 
-def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(exist_ok=True)
-    page.locator("#gpu-panel").screenshot(path=str(SHOTS / f"gpu-{name}.png"))
-
-
-def open_app(page: Page) -> Page:
-    page.set_default_timeout(30_000)
-    use_double(page, {})
-    page.goto("/?no-sw")
-    wait_python_ready(page)
-    return page
-
-
 def test_webgpu_on_swiftshader(page: Page, page_log: PageLog) -> None:
-    open_app(page)
+    open_app(page, {}, path="/?no-sw")
     panel = page.locator("#gpu-panel")
     expect(panel).to_have_attribute("data-webgpu", "yes")
     expect(page.locator("#gpu-summary")).to_have_text(
@@ -64,14 +45,14 @@ def test_webgpu_on_swiftshader(page: Page, page_log: PageLog) -> None:
     )
     expect(page.locator("#gpu-steps")).to_contain_text("software renderer")
     expect(page.locator(f'#model-select option[value="{Q4F16}"]')).to_be_disabled()
-    shot(page, "swiftshader")
+    shot(page, "gpu-swiftshader", "#gpu-panel")
     assert page_log.errors() == []
 
 
 def test_no_webgpu_says_why_and_what_to_do(
     page_no_webgpu: Page, page_no_webgpu_log: PageLog
 ) -> None:
-    page = open_app(page_no_webgpu)
+    page = open_app(page_no_webgpu, {}, path="/?no-sw")
     expect(page.locator("#gpu-panel")).to_have_attribute("data-webgpu", "no")
     expect(page.locator("#gpu-summary")).to_have_text("WebGPU is not available in this browser.")
     expect(page.locator("#gpu-why")).to_contain_text("requestAdapter() returned null")
@@ -81,13 +62,13 @@ def test_no_webgpu_says_why_and_what_to_do(
     expect(steps.last).to_contain_text("Scripted demo (not a language model)")
     expect(page.locator("#gpu-adapter")).to_have_count(0)
     expect(page.locator('#model-select option[value="scripted-demo"]')).to_be_enabled()
-    shot(page, "missing")
+    shot(page, "gpu-missing", "#gpu-panel")
     assert page_no_webgpu_log.errors() == []
 
 
 def test_an_adapter_with_shader_f16_enables_the_f16_models(page: Page) -> None:
     page.add_init_script(FAKE_F16)
-    open_app(page)
+    open_app(page, {}, path="/?no-sw")
     expect(page.locator("#gpu-shader")).to_have_text(
         "Yes: q4f16 models (smaller, faster) run here."
     )

@@ -1,4 +1,4 @@
-"""The model picker (py/model_picker.py), as a user drives it, with the web-llm double.
+"""The model picker (py/app/panels/picker.py), as a user drives it, with the web-llm double.
 
 The list is web-llm's own catalogue (the app reads it from the bundle, made by ``make
 vendor``, before web-llm's module is imported), plus the scripted demo; the double serves
@@ -8,24 +8,15 @@ are listed but cannot be picked.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from helpers import PageLog, open_app, wait_python_ready
+from helpers import Q4F16, Q4F32, QWEN, PageLog, open_app, shot, wait_python_ready
 from playwright.sync_api import Page, expect
 
-HERE = Path(__file__).resolve().parent
-SHOTS = HERE / "screenshots"
-STORAGE_KEY = "webllm-chat.model.v1"
-Q4F32 = "SmolLM2-360M-Instruct-q4f32_1-MLC"
-Q4F16 = "SmolLM2-360M-Instruct-q4f16_1-MLC"
-QWEN = "Qwen2.5-0.5B-Instruct-q4f32_1-MLC"
+from app.logic.persistence import KEYS
+
+STORAGE_KEY = KEYS.model
 DEMO = "scripted-demo"
-
-
-def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"picker-{name}.png"), full_page=True)
 
 
 def option(page: Page, model_id: str) -> Any:
@@ -86,7 +77,7 @@ def test_groups_marks_and_search(page: Page, page_log: PageLog) -> None:
     page.press("#model-search", "Enter")
     expect(page.locator("#model-select")).to_have_value(Q4F32)
     assert chips(page) == ["0.6 GB", "low-resource", "4k context"]
-    shot(page, "search")
+    shot(page, "picker-search")
     page.fill("#model-search", "")
     assert len(visible_options(page)) == total
     expect(page.locator("#model-search-count")).to_be_hidden()
@@ -127,7 +118,7 @@ def test_downloaded_mark_appears_once_a_model_is_cached(page: Page, page_log: Pa
     expect(page.locator("#model-details .chip-downloaded")).to_have_text("downloaded")
     expect(page.locator("#model-details .chip-loaded")).to_have_text("loaded")
     expect(option(page, QWEN)).not_to_contain_text("downloaded")
-    shot(page, "downloaded")
+    shot(page, "picker-downloaded")
 
     # Still marked after a reload (the scan runs after the first render).
     page.reload()

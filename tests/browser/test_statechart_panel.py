@@ -1,4 +1,4 @@
-"""The live statechart panel (py/statechart_ui.py) in the app, with the web-llm double.
+"""The live statechart panel (py/app/panels/statechart.py) in the app, with the web-llm double.
 
 * Mermaid (vendored, imported lazily once Python runs) draws the machine's own chart:
   every state of ``webllm_machine.STATES`` has a node, and the node marked ``current``
@@ -11,17 +11,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from helpers import PageLog, use_double, wait_python_ready
+from helpers import Q4F32, PageLog, open_app, shot
 from playwright.sync_api import Page, expect
 
 from webllm_machine import STATES
 
-HERE = Path(__file__).resolve().parent
-SHOTS = HERE / "screenshots"
-MODEL = "SmolLM2-360M-Instruct-q4f32_1-MLC"
+MODEL = Q4F32
 REPLY = " ".join(f"word{i}" for i in range(30))
 MERMAID = "**/static/vendor/mermaid/mermaid.esm.min.mjs"
 PANEL = "#statechart-panel"
@@ -34,15 +31,6 @@ import(new URL("./static/vendor/pyscript/core.js", location.href).href).then(({ 
   hooks.main.onReady.add((wrap) => { globalThis.__testPython = wrap.interpreter; });
 });
 """
-
-
-def open_app(page: Page, double: dict[str, Any], *, width: int = 1280) -> None:
-    page.set_default_timeout(30_000)
-    page.set_viewport_size({"width": width, "height": 900})
-    page.add_init_script(CAPTURE_INTERPRETER)
-    use_double(page, double)
-    page.goto("/")
-    wait_python_ready(page)
 
 
 def current(page: Page, state: str) -> None:
@@ -63,13 +51,13 @@ def log_texts(page: Page) -> list[str]:
     ]
 
 
-def shot_panel(page: Page, name: str) -> None:
-    SHOTS.mkdir(exist_ok=True)
-    page.locator(PANEL).screenshot(path=str(SHOTS / f"statechart-{name}.png"))
-
-
 def test_the_diagram_is_the_machines_and_follows_its_state(page: Page, page_log: PageLog) -> None:
-    open_app(page, {"reply": REPLY, "loadSteps": 4, "loadStepDelayMs": 200, "tokenDelayMs": 60})
+    open_app(
+        page,
+        {"reply": REPLY, "loadSteps": 4, "loadStepDelayMs": 200, "tokenDelayMs": 60},
+        width=1280,
+        init_script=CAPTURE_INTERPRETER,
+    )
     expect(page.locator("#statechart-diagram")).to_have_attribute("data-chart", "svg")
     # Every state of the machine has its node, found by Mermaid's own id for it.
     for state in STATES:
@@ -93,8 +81,8 @@ def test_the_diagram_is_the_machines_and_follows_its_state(page: Page, page_log:
     current(page, "chatting")
     expect(page.locator(".message-assistant .bubble-text").last).to_contain_text("word3")
     page.locator(PANEL).scroll_into_view_if_needed()
-    shot_panel(page, "chatting-1280")
-    page.screenshot(path=str(SHOTS / "statechart-page-1280.png"))
+    shot(page, "statechart-chatting-1280", PANEL)
+    shot(page, "statechart-page-1280")
     current(page, "ready")
     # One line per event and per state entered, none per token (30 of them); newest first.
     assert log_texts(page) == [
@@ -111,7 +99,7 @@ def test_the_diagram_is_the_machines_and_follows_its_state(page: Page, page_log:
 
 
 def test_a_refused_event_shows_in_the_log(page: Page, page_log: PageLog) -> None:
-    open_app(page, {"reply": REPLY})
+    open_app(page, {"reply": REPLY}, width=1280, init_script=CAPTURE_INTERPRETER)
     expect(page.locator("#statechart-diagram")).to_have_attribute("data-chart", "svg")
     kind = page.evaluate(
         """() => globalThis.__testPython.runPythonAsync(`
@@ -143,7 +131,12 @@ def test_without_mermaid_the_text_names_the_current_state(page: Page, page_log: 
         route.fulfill(status=404, body="not found")
 
     page.route(MERMAID, not_found)
-    open_app(page, {"reply": REPLY, "loadSteps": 2, "loadStepDelayMs": 100})
+    open_app(
+        page,
+        {"reply": REPLY, "loadSteps": 2, "loadStepDelayMs": 100},
+        width=1280,
+        init_script=CAPTURE_INTERPRETER,
+    )
     diagram = page.locator("#statechart-diagram")
     expect(diagram).to_have_attribute("data-chart", "text")
     assert missing, "the panel never asked for Mermaid"
@@ -158,13 +151,13 @@ def test_without_mermaid_the_text_names_the_current_state(page: Page, page_log: 
     expect(page.locator("#statechart-current")).to_have_text("ready")
     expect(text).to_contain_text("class ready current")
     page.locator(PANEL).scroll_into_view_if_needed()
-    shot_panel(page, "fallback")
+    shot(page, "statechart-fallback", PANEL)
     # The browser reports the 404; nothing else went wrong.
     assert [e for e in page_log.errors() if "404" not in e] == []
 
 
 def test_the_panel_at_390_px(page: Page, page_log: PageLog) -> None:
-    open_app(page, {"reply": REPLY}, width=390)
+    open_app(page, {"reply": REPLY}, width=390, init_script=CAPTURE_INTERPRETER)
     expect(page.locator("#statechart-diagram")).to_have_attribute("data-chart", "svg")
     page.select_option("#model-select", MODEL)
     page.click("#load-button")
@@ -177,6 +170,6 @@ def test_the_panel_at_390_px(page: Page, page_log: PageLog) -> None:
     assert box["width"] <= 390 and svg["width"] <= box["width"]
     # Narrow panels draw the chart top to bottom.
     assert svg["height"] > svg["width"] * 0.5
-    shot_panel(page, "ready-390")
+    shot(page, "statechart-ready-390", PANEL)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert page_log.errors() == []

@@ -1,4 +1,4 @@
-"""The storage panel (py/storage_panel.py), as a user drives it.
+"""The storage panel (py/app/panels/storage.py), as a user drives it.
 
 * With the real web-llm module: model files are put in the Cache API where web-llm 0.2.86
   keeps them (caches "webllm/model", "webllm/config", "webllm/wasm"), then the panel lists
@@ -10,17 +10,12 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
-from helpers import PageLog, open_app
+from helpers import LLAMA, Q4F32, QWEN, PageLog, open_app, shot
 from playwright.sync_api import Page, expect
 
-HERE = Path(__file__).resolve().parent
-SHOTS = HERE / "screenshots"
-SMOL = "SmolLM2-360M-Instruct-q4f32_1-MLC"
-QWEN = "Qwen2.5-0.5B-Instruct-q4f32_1-MLC"
-LLAMA = "Llama-3.2-1B-Instruct-q4f32_1-MLC"
+SMOL = Q4F32
 ORPHAN = "https://huggingface.co/someone/Gone-q4f32_1-MLC/resolve/main/params_shard_0.bin"
 
 #: Put model files in the Cache API as web-llm does: [model id, shards listed, shards
@@ -63,11 +58,6 @@ async () => {
 """
 
 
-def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(exist_ok=True)
-    page.locator("#storage-panel").screenshot(path=str(SHOTS / f"storage-{name}.png"))
-
-
 def row(page: Page, model_id: str) -> Any:
     return page.locator(f'#storage-models li[data-model-id="{model_id}"]')
 
@@ -94,7 +84,7 @@ def test_lists_usage_and_models_and_deletes_their_files(page: Page, page_log: Pa
     expect(row(page, LLAMA)).to_contain_text("partly downloaded")
     expect(row(page, "__others__")).to_contain_text("Other web-llm files")
     expect(row(page, "__others__").locator(".storage-size")).to_have_text("5.0 kB · 1 file")
-    shot(page, "listed")
+    shot(page, "storage-listed", "#storage-panel")
 
     smol_lib = page.evaluate(
         "async (id) => (await import(new URL('./static/vendor/web-llm/index.js', "
@@ -102,7 +92,15 @@ def test_lists_usage_and_models_and_deletes_their_files(page: Page, page_log: Pa
         ".model_lib",
         SMOL,
     )
-    row(page, SMOL).get_by_role("button", name=re.compile("^Delete")).click()
+    delete = row(page, SMOL).get_by_role("button", name=re.compile("^Delete"))
+    delete.click()  # the first click asks to confirm: nothing is deleted yet
+    expect(delete).to_have_text("Delete: sure?")
+    expect(page.locator("#storage-message")).to_have_text(
+        f"Press Delete again to remove {SMOL} (2.0 MB); it downloads again on its next load."
+    )
+    assert [u for u in page.evaluate(CACHED_URLS) if f"/{SMOL}/" in u]
+    shot(page, "storage-confirm", "#storage-panel")
+    delete.click()
     expect(row(page, SMOL)).to_have_count(0)
     expect(page.locator("#storage-message")).to_have_text(f"Deleted {SMOL} (2.0 MB freed).")
     urls = page.evaluate(CACHED_URLS)
@@ -116,9 +114,10 @@ def test_lists_usage_and_models_and_deletes_their_files(page: Page, page_log: Pa
     expect(page.locator(f'#model-select option[value="{SMOL}"]')).not_to_contain_text("downloaded")
 
     row(page, "__others__").get_by_role("button").click()
+    row(page, "__others__").get_by_role("button").click()
     expect(row(page, "__others__")).to_have_count(0)
     assert ORPHAN not in page.evaluate(CACHED_URLS)
-    shot(page, "deleted")
+    shot(page, "storage-deleted", "#storage-panel")
     assert page_log.errors() == []
 
 
@@ -136,10 +135,12 @@ def test_the_loaded_model_is_not_deleted(page: Page, page_log: PageLog) -> None:
     expect(row(page, QWEN)).to_have_count(1)
     calls = page.evaluate("globalThis.__webllmDouble.calls.map(c => c.fn)")
     assert "deleteModelAllInfoInCache" not in calls
-    shot(page, "refused")
+    shot(page, "storage-refused", "#storage-panel")
 
     page.click("#unload-button")
     expect(page.locator("#app")).to_have_attribute("data-state", "idle")
+    delete.click()
+    expect(delete).to_have_text("Delete: sure?")  # unloaded: the usual confirmation
     delete.click()
     expect(row(page, QWEN)).to_have_count(0)
     expect(page.locator("#storage-empty")).to_have_text("No model is downloaded yet.")

@@ -21,19 +21,19 @@ from typing import Any
 import pytest
 from helpers import (
     PYTHON_READY_TIMEOUT_MS,
+    Q4F32,
     ROOT,
     _QuietHandler,
     _Server,
     same_origin,
+    shot,
     wait_python_ready,
 )
-from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
+from playwright.sync_api import Browser, BrowserContext, Route, expect
 
 HERE = Path(__file__).resolve().parent
 DOUBLE = HERE / "doubles" / "web-llm-double.js"
-SHOTS = HERE / "screenshots"
 PREFIX = "/repo/"
-Q4F32 = "SmolLM2-360M-Instruct-q4f32_1-MLC"
 REPLY = " ".join(f"word{i}" for i in range(30))
 
 
@@ -101,11 +101,6 @@ def new_context(
         # Under automation, static/js/register-sw.js registers the worker only when asked.
         context.add_init_script('globalThis.__appShell = "on";')
     return context, off_origin
-
-
-def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 @pytest.fixture(scope="module")

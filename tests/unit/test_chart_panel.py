@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chart_panel import EventLog, chart_text, node_state
+from app.logic.statechart import EventLog, chart_text, node_state
 from webllm_machine import STATES, WebLLMMachine
 
 

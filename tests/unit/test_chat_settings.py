@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chat_settings import ChatSettings, SettingsStore
-from chat_stats import format_stats
+from app.logic.settings import ChatSettings, SettingsStore
+from app.logic.stats import format_stats
 from webllm_machine import InvalidRequestError, Usage
 
 
@@ -55,3 +55,9 @@ def test_stats_line() -> None:
     assert format_stats(Usage(3, 5, 8, {})) == "3 prompt · 5 completion tokens"
     line = format_stats(Usage(3, 5, 8, {"decode_tokens_per_s": 250.4}))
     assert line.endswith("decode 250 tok/s")
+
+
+def test_a_slow_decode_speed_keeps_two_significant_digits() -> None:
+    line = format_stats(Usage(3, 2, 5, {"decode_tokens_per_s": 0.0912}))
+    assert line.endswith("decode 0.091 tok/s")
+    assert "0.0 tok/s" not in format_stats(Usage(3, 2, 5, {"prefill_tokens_per_s": 0.04}))

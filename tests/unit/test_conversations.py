@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from conversations import ConversationError, ConversationStore, LocalStorage
+from app.logic.conversations import ConversationError, ConversationStore
+from app.logic.persistence import LocalStorage
 from webllm_machine import ChatMessage
 
 TURN = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from demo_engine import DEMO_MODEL_ID, RoutingEngine
+from app.logic.demo import DEMO_MODEL_ID, RoutingEngine
 from webllm_machine import WebLLMClient
 from webllm_machine.testing import ScriptedEngine
 

@@ -67,7 +67,7 @@ def test_a_module_that_does_not_import_says_how_the_server_answered(
     assert isinstance(error, ScriptLoadError)
     assert str(error) == f"web-llm's module could not be imported from {URL}: {answer}"
     assert error.url == URL
-    assert error.kind == "script_load"
+    assert error.kind == "engine_crashed"  # an engine that cannot start
     assert error.source_name == "TypeError"
     assert "module_url" in error.hint
     assert not error.recoverable

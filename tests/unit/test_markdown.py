@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chat_markdown import render_markdown
+from app.logic.markdown import render_markdown
 
 INJECTIONS = [
     "<script>alert(1)</script>",

@@ -1,6 +1,6 @@
 """The panels' plain logic (CPython): the picker's groups, labels and search
-(py/picker_logic.py), the cache's attribution and sizes (py/model_cache.py), and the
-WebGPU advice (py/gpu_advice.py). Their doctests run here too."""
+(py/app/logic/picker.py), the cache's attribution and sizes (app/logic/model_cache.py),
+and the WebGPU advice (app/logic/gpu.py). Their doctests run here too."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from types import ModuleType
 
 import pytest
 
-import gpu_advice
-import model_cache
-import picker_logic
-from gpu_advice import advice, parse_user_agent
-from model_cache import CachedFile, attribute, format_bytes, weights_base
-from picker_logic import (
+from app.logic import gpu as gpu_advice
+from app.logic import model_cache
+from app.logic import picker as picker_logic
+from app.logic.gpu import advice, parse_user_agent
+from app.logic.model_cache import CachedFile, attribute, format_bytes, weights_base
+from app.logic.picker import (
     CUSTOM_GROUP,
     DEMO_GROUP,
     choose,

@@ -17,5 +17,7 @@ def test_the_readme_has_examples() -> None:
 
 @pytest.mark.parametrize("source", BLOCKS, ids=[f"example-{i}" for i in range(len(BLOCKS))])
 def test_a_readme_example_runs(source: str, capsys: pytest.CaptureFixture[str]) -> None:
-    exec(compile(source, str(README), "exec"), {"__name__": "__readme__"})
+    # dont_inherit: the example is compiled as written, without this module's
+    # `from __future__ import annotations` (which would make a dataclass's hints strings).
+    exec(compile(source, str(README), "exec", dont_inherit=True), {"__name__": "__readme__"})
     assert capsys.readouterr().out.strip()

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from chat_markdown import render_markdown
-from stream_blocks import BlockSplitter
+from app.logic.markdown import render_markdown
+from app.logic.stream_blocks import BlockSplitter
 
 
 def stream(text: str, step: int, splitter: BlockSplitter) -> list[str]:

@@ -1,7 +1,8 @@
 """Conversations that last: several chats, kept in the browser's storage.
 
 Pure Python over any string-to-string mapping, so the same code runs on
-``localStorage`` in the browser (see :class:`LocalStorage`) and on a dict in tests.
+``localStorage`` in the browser (see :class:`app.logic.persistence.LocalStorage`) and on a
+dict in tests.
 
 >>> store = ConversationStore({})
 >>> chat = store.current
@@ -17,19 +18,20 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from app.logic.persistence import KEYS
 
 __all__ = [
     "Conversation",
     "ConversationError",
     "ConversationStore",
-    "LocalStorage",
     "for_model",
 ]
 
-STORAGE_KEY = "webllm-chat.conversations.v1"
+STORAGE_KEY = KEYS.conversations
 MAX_TITLE = 80
 ROLES = ("system", "user", "assistant", "tool")
 #: What a message may carry besides its role and content (the UI's notes on a reply).
@@ -213,7 +215,7 @@ class ConversationStore:
             items = {c["id"]: Conversation(**c) for c in data["conversations"]}
             current = data.get("current", "")
         except (ValueError, KeyError, TypeError):
-            self._storage[self._key + ".unreadable"] = raw
+            self._storage[KEYS.unreadable(self._key)] = raw
             return
         self._items = items
         self._current = current if current in items else ""
@@ -226,33 +228,3 @@ class ConversationStore:
             "conversations": [asdict(c) for c in self._items.values()],
         }
         self._storage[self._key] = json.dumps(data, ensure_ascii=False)
-
-
-class LocalStorage(MutableMapping[str, str]):
-    """``window.localStorage`` as a mapping (pass ``js.localStorage``)."""
-
-    def __init__(self, storage: Any) -> None:
-        self._storage = storage
-
-    def __getitem__(self, key: str) -> str:
-        value = self._storage.getItem(key)
-        if value is None or not isinstance(value, str):  # JS null arrives as jsnull
-            raise KeyError(key)
-        return value
-
-    def __setitem__(self, key: str, value: str) -> None:
-        self._storage.setItem(key, value)
-
-    def __delitem__(self, key: str) -> None:
-        if key not in self:
-            raise KeyError(key)
-        self._storage.removeItem(key)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter([self._storage.key(i) for i in range(self._storage.length)])
-
-    def __len__(self) -> int:
-        return int(self._storage.length)
-
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and isinstance(self._storage.getItem(key), str)

@@ -1,27 +1,28 @@
-"""The chat app's custom models: the "Add a custom model" form, and their persistence.
+"""The chat app's custom models: what the "Add a custom model" form adds, and their persistence.
 
 A custom model is a self-hosted MLC model (weights URL + model library URL) added with
 :meth:`WebLLMClient.add_model`; the validation is the library's. The models the user added
 are kept in the browser's ``localStorage`` (a JSON list of ``add_model`` arguments) and
 added again at start-up.
 
-This module imports nothing from PyScript: ``py/main.py`` hands in the page's
-``document`` and ``localStorage``, so the logic is plain Python.
+Plain Python over a string mapping (``localStorage`` in the browser, a dict in tests); the
+form itself is drawn by ``app/panels/custom_models.py``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
+from app.logic.persistence import KEYS
 from webllm_machine import InvalidRequestError, ModelRecord, WebLLMClient, WebLLMError
 
 log = logging.getLogger(__name__)
 
 #: The ``localStorage`` key of the custom models (a JSON list of ``add_model`` arguments).
-STORAGE_KEY = "webllm-machine.custom-models"
+STORAGE_KEY = KEYS.custom_models
 
 #: The form's inputs, by the ``InvalidRequestError.field`` they answer for.
 FIELD_INPUTS: Mapping[str, str] = {
@@ -83,10 +84,12 @@ def stored_entry(record: ModelRecord) -> dict[str, Any]:
 
 
 class CustomModels:
-    """The custom models of ``client``, kept in ``storage`` (``localStorage`` or alike:
-    ``getItem``/``setItem``; ``None`` keeps nothing)."""
+    """The custom models of ``client``, kept in ``storage`` (a string mapping:
+    ``localStorage`` through :class:`~app.logic.persistence.LocalStorage`)."""
 
-    def __init__(self, client: WebLLMClient, storage: Any, *, origin: str | None) -> None:
+    def __init__(
+        self, client: WebLLMClient, storage: MutableMapping[str, str], *, origin: str | None
+    ) -> None:
         self.client = client
         self.storage = storage
         self.origin = origin
@@ -138,11 +141,9 @@ class CustomModels:
         self._save()
 
     def _load(self) -> list[dict[str, Any]]:
-        if self.storage is None:
-            return []
         try:
-            text = self.storage.getItem(STORAGE_KEY)
-            entries = json.loads(str(text)) if isinstance(text, str) else []
+            text = self.storage.get(STORAGE_KEY)
+            entries = json.loads(text) if isinstance(text, str) else []
         except Exception as error:  # storage disabled, or not our JSON
             log.warning("stored custom models are unreadable: %s", error)
             return []
@@ -151,58 +152,28 @@ class CustomModels:
         return [e for e in entries if isinstance(e, dict)]
 
     def _save(self) -> None:
-        if self.storage is None:
-            return
         entries = [stored_entry(r) for r in self.records()]
         try:
-            self.storage.setItem(STORAGE_KEY, json.dumps(entries))
+            self.storage[STORAGE_KEY] = json.dumps(entries)
         except Exception as error:  # quota, or storage disabled: the model stays for now
             log.warning("custom models not saved: %s", error)
 
 
-class CustomModelForm:
-    """The "Add a custom model" form (index.html, ``#custom-model-form``) over ``document``."""
+def form_error(error: InvalidRequestError) -> tuple[str, str | None, str]:
+    """Where the form shows ``error`` and in which words: ``(element id, input id or None,
+    text)``. The field's name becomes the form's label; the default hint of
+    :class:`InvalidRequestError` ("nothing was sent to the model") is left out.
 
-    def __init__(self, document: Any) -> None:
-        self.document = document
-
-    def _el(self, element_id: str) -> Any:
-        return self.document.getElementById(element_id)
-
-    def values(self) -> dict[str, str]:
-        names = {
-            "model_id": "custom-model-id",
-            "model_url": "custom-model-url",
-            "model_lib_url": "custom-model-lib-url",
-            "context_window_size": "custom-model-context",
-        }
-        return {name: str(self._el(element_id).value) for name, element_id in names.items()}
-
-    def show_error(self, error: InvalidRequestError) -> str:
-        """Show ``error`` next to the input of ``error.field`` (or under the form); moves
-        the focus there. Returns the id of the element that shows it."""
-        field = error.field or ""
-        input_id = FIELD_INPUTS.get(field)
-        text = error.message
-        if field in FIELD_LABELS and text.startswith(field):
-            text = FIELD_LABELS[field] + text[len(field) :]
-        if error.hint and error.hint != InvalidRequestError.default_hint:
-            text += f". {error.hint}"
-        target = self._el(f"{input_id}-error" if input_id else FORM_ERROR)
-        target.textContent = text
-        target.hidden = False
-        if input_id:
-            element = self._el(input_id)
-            element.setAttribute("aria-invalid", "true")
-            element.focus()
-        return str(target.id)
-
-    def clear_errors(self) -> None:
-        for input_id in FIELD_INPUTS.values():
-            self._el(input_id).removeAttribute("aria-invalid")
-            self._el(f"{input_id}-error").hidden = True
-        self._el(FORM_ERROR).hidden = True
-
-    def reset(self) -> None:
-        self.clear_errors()
-        self._el("custom-model-form").reset()
+    >>> form_error(InvalidRequestError("model_url must be https", field="model_url"))
+    ('custom-model-url-error', 'custom-model-url', 'The weights URL must be https')
+    >>> form_error(InvalidRequestError("odd", field="vram_required_mb"))[:2]
+    ('custom-model-form-error', None)
+    """
+    field = error.field or ""
+    input_id = FIELD_INPUTS.get(field)
+    text = error.message
+    if field in FIELD_LABELS and text.startswith(field):
+        text = FIELD_LABELS[field] + text[len(field) :]
+    if error.hint and error.hint != InvalidRequestError.default_hint:
+        text += f". {error.hint}"
+    return (f"{input_id}-error" if input_id else FORM_ERROR), input_id, text

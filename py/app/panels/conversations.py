@@ -1,7 +1,7 @@
 """The conversations list: new, switch, rename, delete; and export of the current one.
 
-Over :class:`conversations.ConversationStore`; the chat view draws the conversation chosen
-here through the ``on_switch`` callback.
+Over :class:`app.logic.conversations.ConversationStore`; the chat view draws the
+conversation chosen here (``ctx.show_conversation``).
 """
 
 from __future__ import annotations
@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pyodide.ffi import create_once_callable, create_proxy  # type: ignore[import-not-found]
+from pyodide.ffi import create_once_callable  # type: ignore[import-not-found]
+from pyscript import when  # type: ignore[import-not-found]
 
-from conversations import Conversation, ConversationError, ConversationStore
+from app.context import AppContext
+from app.logic.conversations import Conversation, ConversationError, ConversationStore
 
-__all__ = ["ConversationsPanel"]
+__all__ = ["ConversationsPanel", "mount"]
 
 
 class ConversationsPanel:
@@ -31,10 +33,6 @@ class ConversationsPanel:
         self.list = document.getElementById("conversation-list")
         self.locked = False
         self._armed_delete: str | None = None
-        self._click = create_proxy(self._on_click)
-        self._key = create_proxy(self._on_key)
-        self.list.addEventListener("click", self._click)
-        self.list.addEventListener("keydown", self._key)
 
     def lock(self, locked: bool) -> None:
         """No switching while a reply streams."""
@@ -85,7 +83,7 @@ class ConversationsPanel:
         self.on_switch(self.store.new())
         self.render()
 
-    def _on_click(self, event: Any) -> None:
+    def on_click(self, event: Any) -> None:
         button = event.target.closest("button")
         if not button:
             return
@@ -129,7 +127,7 @@ class ConversationsPanel:
         field.focus()
         field.select()
 
-    def _on_key(self, event: Any) -> None:
+    def on_key(self, event: Any) -> None:
         target = event.target
         if not target.classList.contains("conversation-title-input"):
             return
@@ -167,3 +165,42 @@ class ConversationsPanel:
         link.click()
         link.remove()
         self.window.setTimeout(create_once_callable(lambda: URL.revokeObjectURL(url)), 1000)
+
+
+def mount(ctx: AppContext) -> ConversationsPanel:
+    def on_switch(_conversation: Conversation) -> None:
+        ctx.show_conversation()
+        ctx.redraw()
+
+    panel = ConversationsPanel(ctx.document, ctx.window, ctx.store, on_switch)
+    ctx.lock_conversations = panel.lock
+
+    def new_conversation() -> None:
+        panel.new()
+
+    ctx.new_conversation = new_conversation
+    ctx.conversations_changed = panel.render
+
+    @when("click", "#conversation-list")
+    def on_click(event: Any) -> None:
+        panel.on_click(event)
+
+    @when("keydown", "#conversation-list")
+    def on_key(event: Any) -> None:
+        panel.on_key(event)
+
+    @when("click", "#new-chat-button")
+    def on_new_chat(_event: Any) -> None:
+        panel.new()
+        ctx.redraw()
+
+    @when("click", "#export-md-button")
+    def on_export_md(_event: Any) -> None:
+        panel.download("md")
+
+    @when("click", "#export-json-button")
+    def on_export_json(_event: Any) -> None:
+        panel.download("json")
+
+    panel.render()
+    return panel

@@ -1,6 +1,6 @@
 """The live statechart panel: the machine's diagram, the current state, the event log.
 
-* The diagram is :func:`chart_panel.chart_text` drawn by Mermaid (vendored under
+* The diagram is :func:`app.logic.statechart.chart_text` drawn by Mermaid (vendored under
   ``static/vendor/mermaid/``, see tools/vendor.py). Mermaid (about 1 MB of JS) is imported
   lazily, once Python runs: when the panel scrolls into view, or when the browser is idle,
   whichever comes first. It draws the chart once; after that a change of state only moves
@@ -20,8 +20,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from app_context import AppContext
-from chart_panel import CURRENT_CLASS, EventLog, LogEntry, chart_text, node_state
+from app.context import AppContext
+from app.logic.statechart import CURRENT_CLASS, EventLog, LogEntry, chart_text, node_state
 from webllm_machine import Snapshot
 
 __all__ = ["LOG_SIZE", "MERMAID_URL", "StatechartPanel", "mount"]
@@ -235,9 +235,7 @@ class StatechartPanel:
 
 
 def mount(ctx: AppContext) -> StatechartPanel:
-    """Show the panel: called by py/main.py once Python runs (never before)."""
-    from pyscript import window
-
-    panel = StatechartPanel(ctx, window)
+    """Show the panel: called by app/main.py once the app is ready (never before)."""
+    panel = StatechartPanel(ctx, ctx.window)
     panel.start()
     return panel

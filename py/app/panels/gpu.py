@@ -1,6 +1,6 @@
 """The WebGPU panel: whether this browser can run the models, and what to do if not.
 
-What it says comes from ``py/gpu_advice.py`` (plain Python), over what
+What it says comes from :mod:`app.logic.gpu` (plain Python), over what
 ``engine.webgpu_info()`` found at start-up (``ctx.gpu``) and the browser's user agent.
 ``#gpu-panel[data-webgpu]`` is "yes" or "no" (styles and tests use it).
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from app_context import AppContext
-from gpu_advice import advice
+from app.context import AppContext
+from app.logic.gpu import advice
 
 __all__ = ["mount"]
 

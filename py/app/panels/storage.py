@@ -3,7 +3,8 @@
 Drawn each time ``#storage-panel`` (a ``<details>``) opens, and again after a model's files
 change while it is open. The usage and quota are ``navigator.storage.estimate()``; the
 models and their sizes come from one scan of web-llm's Cache API caches
-(``py/model_cache.py``). **Delete** calls ``engine.delete_model`` (web-llm's
+(:mod:`app.logic.model_cache`, read by :mod:`app.browser`). **Delete** calls
+``engine.delete_model`` (web-llm's
 ``deleteModelAllInfoInCache``), then removes what web-llm leaves behind (it keeps the
 weights' manifest, ``tensor-cache.json``), then runs ``ctx.models_changed()``. The model
 that is loaded (or loading) is never deleted: the panel says to unload it first.
@@ -17,9 +18,10 @@ from typing import Any
 
 from pyscript import when  # type: ignore[import-not-found]
 
-import model_cache
-from app_context import AppContext
-from model_cache import CachedFile, ModelFiles, format_bytes, usage_text
+from app import browser
+from app.context import AppContext
+from app.logic import model_cache
+from app.logic.model_cache import CachedFile, ModelFiles, format_bytes, usage_text
 from webllm_machine import WebLLMError
 
 __all__ = ["StoragePanel", "mount"]
@@ -39,9 +41,8 @@ class StoragePanel:
         self.others: list[CachedFile] = []
         self.message = ""
         self._busy = False
+        self._armed: str | None = None  # the model whose Delete was pressed once
         self._tasks: set[asyncio.Task[None]] = set()
-        when("toggle", "#storage-panel")(self._on_toggle)
-        when("click", "#storage-body")(self._on_click)
         ctx.on_models_changed.append(self._on_models_changed)
 
     @property
@@ -50,7 +51,7 @@ class StoragePanel:
 
     # -- events --------------------------------------------------------------------------
 
-    async def _on_toggle(self, _event: Any) -> None:
+    async def on_toggle(self, _event: Any) -> None:
         if self.is_open:
             await self.refresh()
 
@@ -58,15 +59,44 @@ class StoragePanel:
         if self.is_open and not self._busy:
             self._spawn(self.refresh())
 
-    async def _on_click(self, event: Any) -> None:
+    async def on_click(self, event: Any) -> None:
         button = event.target.closest("button[data-delete]") if event.target else None
         if button is None:
             button = event.target.closest("button[data-refresh]") if event.target else None
             if button is not None:
                 self.message = ""
+                self._armed = None
                 await self.refresh()
             return
-        await self.delete(str(button.dataset.delete), button)
+        model_id = str(button.dataset.delete)
+        if self._armed != model_id and not self._in_use(model_id):
+            # The first click asks; the second one deletes (a loaded model is refused at once).
+            self._arm(model_id, button)
+            return
+        self._armed = None
+        await self.delete(model_id, button)
+
+    def _in_use(self, model_id: str) -> bool:
+        snap = self.ctx.client.get_state()
+        return snap.context.model_id == model_id and snap.value in IN_USE
+
+    def _arm(self, model_id: str, button: Any) -> None:
+        for other in self.body.querySelectorAll("button[data-delete].armed"):
+            other.classList.remove("armed")
+            other.textContent = "Delete"
+        self._armed = model_id
+        button.classList.add("armed")
+        button.textContent = "Delete: sure?"
+        name = "the other web-llm files" if model_id == OTHERS else model_id
+        found = self.models.get(model_id)
+        size = (
+            sum(f.size for f in self.others) if model_id == OTHERS else (found.size if found else 0)
+        )
+        self.message = (
+            f"Press Delete again to remove {name} ({format_bytes(size)}); "
+            "it downloads again on its next load."
+        )
+        self._show_message()
 
     # -- work ----------------------------------------------------------------------------
 
@@ -74,8 +104,8 @@ class StoragePanel:
         """Read the quota and the cache, and draw them."""
         self.body.setAttribute("aria-busy", "true")
         try:
-            usage = await model_cache.estimate()
-            inventory = await model_cache.scan(sizes=True)
+            usage = await browser.storage_estimate()
+            inventory = await browser.scan_cache(sizes=True)
         except Exception as error:  # the Cache API can be disabled (private windows)
             log.exception("reading the storage failed")
             self._draw_failure(f"The browser's storage could not be read: {error}")
@@ -94,8 +124,7 @@ class StoragePanel:
         if model_id == OTHERS:
             files, label = self.others, "the files of models the app no longer lists"
         else:
-            snap = self.ctx.client.get_state()
-            if snap.context.model_id == model_id and snap.value in IN_USE:
+            if self._in_use(model_id):
                 self.message = (
                     f"{model_id} is loaded: unload it first (the Unload button above), then "
                     "delete its files."
@@ -117,11 +146,11 @@ class StoragePanel:
                 else:
                     await self.ctx.engine.delete_model(model_id, {"model_list": [custom]})
             # What web-llm leaves (the weights' manifest), or every file of the others.
-            inventory = await model_cache.scan(sizes=False)
+            inventory = await browser.scan_cache(sizes=False)
             found_now, others_now = self._by_model(inventory)
             left = others_now if model_id == OTHERS else _left(found_now.get(model_id))
             if left:
-                await model_cache.delete_urls(left)
+                await browser.delete_cached(left)
         except WebLLMError as error:
             self.message = f"{label} could not be deleted: {error.message} {error.hint}".strip()
             self._busy = False
@@ -249,6 +278,15 @@ def _custom_entry(ctx: AppContext, model_id: str) -> dict[str, Any] | None:
 
 def mount(ctx: AppContext) -> StoragePanel:
     panel = StoragePanel(ctx)
+
+    @when("toggle", "#storage-panel")
+    async def on_toggle(event: Any) -> None:
+        await panel.on_toggle(event)
+
+    @when("click", "#storage-body")
+    async def on_click(event: Any) -> None:
+        await panel.on_click(event)
+
     if panel.is_open:
         panel._spawn(panel.refresh())
     return panel

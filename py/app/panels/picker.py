@@ -4,11 +4,11 @@ A native ``<select>`` (keyboard and screen readers work as everywhere), its opti
 ``<optgroup>``s by family, each labelled with what the model needs (memory, shader-f16) and
 whether it is downloaded; ``#model-search`` filters it; ``#model-details`` shows the chosen
 model's badges. The last choice is kept in ``ctx.storage``. The logic is
-``py/picker_logic.py``; which models are downloaded comes from one scan of web-llm's cache
-(``py/model_cache.py``), after the first render.
+:mod:`app.logic.picker`; which models are downloaded comes from one scan of web-llm's cache
+(:mod:`app.logic.model_cache`, read by :mod:`app.browser`), after the first render.
 
-Mounted by ``py/main.py`` with :func:`mount`; the rest of the app asks it only for
-:meth:`ModelPicker.selected` and :meth:`ModelPicker.fill`.
+Mounted by ``app/main.py`` with :func:`mount`, which sets ``ctx.selected`` and
+``ctx.choose_model``: all the rest of the app asks of it.
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ from typing import Any
 
 from pyscript import when  # type: ignore[import-not-found]
 
-import model_cache
-from app_context import AppContext
-from custom_models_ui import CustomModels
-from picker_logic import (
+from app import browser
+from app.context import AppContext
+from app.logic import model_cache
+from app.logic.custom_models import CustomModels
+from app.logic.picker import (
     DEFAULT_MODELS,
     STORAGE_KEY,
     Badge,
@@ -60,9 +61,6 @@ class ModelPicker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._shown: tuple[Any, ...] = ()
         self._state = ""
-        when("change", "#model-select")(self._on_change)
-        when("input", "#model-search")(self._on_search)
-        when("keydown", "#model-search")(self._on_search_key)
         ctx.client.subscribe(self.render)
         ctx.on_models_changed.append(self.refresh_downloads)
 
@@ -226,17 +224,16 @@ class ModelPicker:
 
     # -- events --------------------------------------------------------------------------
 
-    def _on_change(self, _event: Any) -> None:
+    def on_change(self, _event: Any) -> None:
         self._remember(self.selected())
         self._shown = ()
         self.render(self.ctx.client.get_state())
-        for callback in list(self.ctx.on_selection_changed):
-            callback()
+        self.ctx.selection_changed()
 
-    def _on_search(self, _event: Any) -> None:
+    def on_search(self, _event: Any) -> None:
         self._filter()
 
-    def _on_search_key(self, event: Any) -> None:
+    def on_search_key(self, event: Any) -> None:
         """Enter picks the first model the search shows; ArrowDown goes to the list."""
         if event.key == "ArrowDown":
             event.preventDefault()
@@ -249,7 +246,7 @@ class ModelPicker:
                 if not option.hidden and not option.disabled:
                     if model_id != self.selected():
                         self.select.value = model_id
-                        self._on_change(None)
+                        self.on_change(None)
                     break
 
     # -- storage and cache ---------------------------------------------------------------
@@ -270,7 +267,7 @@ class ModelPicker:
 
     async def _scan(self) -> None:
         try:
-            inventory = await model_cache.scan(sizes=False)
+            inventory = await browser.scan_cache(sizes=False)
         except Exception:
             log.exception("reading web-llm's cache failed")
             return
@@ -283,8 +280,32 @@ class ModelPicker:
         self.select.dataset.cacheScanned = "true"  # tests wait on this
 
 
-def mount(ctx: AppContext, custom_models: CustomModels) -> ModelPicker:
-    picker = ModelPicker(ctx, custom_models)
+def mount(ctx: AppContext) -> ModelPicker:
+    picker = ModelPicker(ctx, ctx.custom_models)
+
+    @when("change", "#model-select")
+    def on_change(event: Any) -> None:
+        picker.on_change(event)
+
+    @when("input", "#model-search")
+    def on_search(event: Any) -> None:
+        picker.on_search(event)
+
+    @when("keydown", "#model-search")
+    def on_search_key(event: Any) -> None:
+        picker.on_search_key(event)
+
+    def choose_model(candidates: tuple[str, ...]) -> None:
+        """Select the first of ``candidates`` the picker lists (none: list afresh)."""
+        if not candidates:
+            picker.fill()
+        for model_id in candidates:
+            picker.fill(selected=model_id)
+            if picker.selected() == model_id:
+                break
+
+    ctx.selected = picker.selected
+    ctx.choose_model = choose_model
     picker.fill()
     picker.refresh_downloads()  # runs once start-up yields: the first render is not delayed
     return picker

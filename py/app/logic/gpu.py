@@ -1,6 +1,6 @@
 """What the WebGPU panel says: whether this browser can run the models, and what to do.
 
-Plain Python (``py/gpu_panel.py`` draws it): the input is what
+Plain Python (``app/panels/gpu.py`` draws it): the input is what
 ``engine.webgpu_info()`` found and the browser's user agent.
 
 >>> a = advice({"available": False, "reason": "navigator.gpu is missing"},

@@ -1,4 +1,4 @@
-"""The model picker's logic, in plain Python (``py/model_picker.py`` draws it).
+"""The model picker's logic, in plain Python (``app/panels/picker.py`` draws it).
 
 What each model looks like in ``#model-select``: its family group (from the model id),
 its label and badges (memory, low-resource, shader-f16, downloaded), whether it can be
@@ -22,6 +22,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.logic.persistence import KEYS
+
 __all__ = [
     "CUSTOM_GROUP",
     "DEFAULT_MODELS",
@@ -41,7 +43,7 @@ __all__ = [
 ]
 
 #: Where the last choice is kept (``ctx.storage``).
-STORAGE_KEY = "webllm-chat.model.v1"
+STORAGE_KEY = KEYS.model
 #: Preferred first choice: small, and runs without shader-f16.
 DEFAULT_MODELS = (
     "Qwen2.5-0.5B-Instruct-q4f32_1-MLC",

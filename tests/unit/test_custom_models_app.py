@@ -1,5 +1,6 @@
-"""The app's custom-model form logic (py/custom_models_ui.py), in CPython with fakes of
-``localStorage`` and of the page's elements (the browser test drives the real page)."""
+"""The app's custom models (app/logic/custom_models.py), in CPython with a fake of
+``localStorage``: what the form adds, how it is kept, and where a bad field's error is
+shown (the browser test drives the real page)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ import json
 import pytest
 from support import CatalogueEngine
 
-from custom_models_ui import (
+from app.logic.custom_models import (
     FORM_ERROR,
     STORAGE_KEY,
-    CustomModelForm,
     CustomModels,
+    form_error,
     parse_context_window,
 )
+from app.logic.persistence import KEYS, LocalStorage, MemoryStorage
 from webllm_machine import BusyError, InvalidRequestError, WebLLMClient
 
 ORIGIN = "http://127.0.0.1:8000"
@@ -42,40 +44,11 @@ class Storage:
         self.items[key] = value
 
 
-class Element:
-    def __init__(self, element_id: str) -> None:
-        self.id = element_id
-        self.value = ""
-        self.textContent = ""
-        self.hidden = True
-        self.attributes: dict[str, str] = {}
-        self.focused = False
-        self.was_reset = False
-
-    def setAttribute(self, name: str, value: str) -> None:
-        self.attributes[name] = value
-
-    def removeAttribute(self, name: str) -> None:
-        self.attributes.pop(name, None)
-
-    def focus(self) -> None:
-        self.focused = True
-
-    def reset(self) -> None:
-        self.was_reset = True
-
-
-class Document:
-    def __init__(self) -> None:
-        self.elements: dict[str, Element] = {}
-
-    def getElementById(self, element_id: str) -> Element:
-        return self.elements.setdefault(element_id, Element(element_id))
-
-
 def models(storage: Storage | None = None) -> CustomModels:
     client = WebLLMClient(engine=CatalogueEngine())
-    return CustomModels(client, storage if storage is not None else Storage(), origin=ORIGIN)
+    return CustomModels(
+        client, LocalStorage(storage if storage is not None else Storage()), origin=ORIGIN
+    )
 
 
 @pytest.mark.parametrize(
@@ -153,45 +126,27 @@ def test_unreadable_storage_and_entries_are_skipped() -> None:
     assert broken.restore() == []
     broken.add(FORM)  # kept for this visit, though it cannot be stored
     assert broken.is_custom(FORM["model_id"])
-    no_storage = CustomModels(WebLLMClient(engine=CatalogueEngine()), None, origin=None)
+    no_storage = CustomModels(WebLLMClient(engine=CatalogueEngine()), MemoryStorage(), origin=None)
     assert no_storage.restore() == []
     no_storage.add(FORM)
 
 
+def test_the_custom_models_key_is_the_app_s() -> None:
+    assert STORAGE_KEY == KEYS.custom_models == "webllm-machine.custom-models"
+
+
 def test_an_error_is_shown_next_to_its_field_in_the_form_s_words() -> None:
-    document = Document()
-    form = CustomModelForm(document)
     error = InvalidRequestError(
         "model_url must be an https: URL, got 'http://x/'", field="model_url", hint="Use https."
     )
-    assert form.show_error(error) == "custom-model-url-error"
-    shown = document.elements["custom-model-url-error"]
-    assert shown.textContent == "The weights URL must be an https: URL, got 'http://x/'. Use https."
-    assert shown.hidden is False
-    field = document.elements["custom-model-url"]
-    assert field.attributes == {"aria-invalid": "true"} and field.focused
+    target, field, text = form_error(error)
+    assert target == "custom-model-url-error" and field == "custom-model-url"
+    assert text == "The weights URL must be an https: URL, got 'http://x/'. Use https."
     # The default hint of InvalidRequestError ("nothing was sent to the model") is left out.
-    form.show_error(InvalidRequestError("model_id must be ...", field="model_id"))
-    assert document.elements["custom-model-id-error"].textContent == "The model id must be ..."
-    # A field without an input of its own is shown under the form.
-    assert form.show_error(InvalidRequestError("odd", field="vram_required_mb")) == FORM_ERROR
-    form.clear_errors()
-    assert all(
-        document.elements[f"{i}-error"].hidden for i in ("custom-model-url", "custom-model-id")
+    _target, _field, text = form_error(
+        InvalidRequestError("model_id must be ...", field="model_id")
     )
-    assert field.attributes == {}
-    assert document.elements[FORM_ERROR].hidden
-
-
-def test_the_form_s_values_and_reset() -> None:
-    document = Document()
-    document.getElementById("custom-model-id").value = "Mine"
-    form = CustomModelForm(document)
-    assert form.values() == {
-        "model_id": "Mine",
-        "model_url": "",
-        "model_lib_url": "",
-        "context_window_size": "",
-    }
-    form.reset()
-    assert document.elements["custom-model-form"].was_reset
+    assert text == "The model id must be ..."
+    # A field without an input of its own is shown under the form.
+    target, field, text = form_error(InvalidRequestError("odd", field="vram_required_mb"))
+    assert (target, field, text) == (FORM_ERROR, None, "odd")

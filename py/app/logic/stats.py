@@ -17,7 +17,17 @@ __all__ = ["format_stats"]
 
 
 def _rate(value: float) -> str:
-    return f"{value:.0f}" if value >= 100 else f"{value:.1f}"
+    """A speed for people: whole above 100, one decimal above 1, two significant digits
+    below (a CPU decodes ~0.09 tok/s, which is not "0.0").
+
+    >>> [_rate(v) for v in (250.4, 21.74, 1.0, 0.0912, 0.5)]
+    ['250', '21.7', '1.0', '0.091', '0.50']
+    """
+    if value >= 100:
+        return f"{value:.0f}"
+    if value >= 1:
+        return f"{value:.1f}"
+    return f"{value:#.2g}"
 
 
 def format_stats(usage: Usage | None) -> str:

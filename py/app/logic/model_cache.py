@@ -9,8 +9,8 @@ URL) and ``webllm/wasm`` (the model library, by its ``model_lib`` URL). Its
 asked about; :func:`scan` reads every key of the ``webllm/*`` caches once (and each cached
 manifest), and :func:`attribute` tells which files belong to which model.
 
-Only :func:`scan` and :func:`delete_urls` need a browser (``pyodide`` is imported when they
-run); the rest is plain Python.
+This module is plain Python; reading and deleting the cached files is
+:mod:`app.browser`'s (``scan_cache``, ``delete_cached``, ``storage_estimate``).
 
 >>> records = [{"model_id": "M-q4f32_1-MLC", "model": "https://hf.co/mlc-ai/M",
 ...             "model_lib": "https://libs.example/M-webgpu.wasm"}]
@@ -30,7 +30,6 @@ run); the rest is plain Python.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,10 +43,8 @@ __all__ = [
     "ModelFiles",
     "app_records",
     "attribute",
-    "delete_urls",
-    "estimate",
     "format_bytes",
-    "scan",
+    "inventory",
     "usage_text",
     "weights_base",
 ]
@@ -85,8 +82,8 @@ class ModelFiles:
 
 @dataclass
 class Inventory:
-    """What :func:`scan` found: every file of the ``webllm/*`` caches, and the shards each
-    cached ``tensor-cache.json`` lists (by the manifest's URL)."""
+    """What :func:`app.browser.scan_cache` found: every file of the ``webllm/*`` caches,
+    and the shards each cached ``tensor-cache.json`` lists (by the manifest's URL)."""
 
     supported: bool = True
     files: list[CachedFile] = field(default_factory=list)
@@ -198,92 +195,15 @@ def usage_text(usage: float, quota: float) -> str:
     )
 
 
-# -- in the browser --------------------------------------------------------------------------
+def inventory(data: Mapping[str, Any]) -> Inventory:
+    """The :class:`Inventory` of what ``static/js/model-cache.js``'s ``scan`` found.
 
-_SCAN_JS = r"""
-async (prefix, withSizes) => {
-  const out = { supported: typeof caches !== "undefined", files: [], manifests: {} };
-  if (!out.supported) return JSON.stringify(out);
-  for (const name of await caches.keys()) {
-    if (!name.startsWith(prefix)) continue;
-    const cache = await caches.open(name);
-    for (const request of await cache.keys()) {
-      let size = 0;
-      const isManifest = request.url.endsWith("/tensor-cache.json");
-      if (withSizes || isManifest) {
-        const response = await cache.match(request);
-        if (response) {
-          const length = Number(response.headers.get("content-length"));
-          size = length > 0 ? length : (await response.clone().blob()).size;
-          if (isManifest) {
-            try {
-              const records = (await response.json()).records || [];
-              out.manifests[request.url] = records.map((r) => String(r.dataPath));
-            } catch (e) { /* not a manifest web-llm could use either */ }
-          }
-        }
-      }
-      out.files.push({ cache: name, url: request.url, size });
-    }
-  }
-  return JSON.stringify(out);
-}
-"""
-
-_DELETE_JS = r"""
-async (pairs) => {
-  for (const [name, url] of pairs) {
-    const cache = await caches.open(name);
-    await cache.delete(url);
-  }
-}
-"""
-
-_ESTIMATE_JS = r"""
-async () => {
-  const storage = globalThis.navigator && navigator.storage;
-  if (!storage || typeof storage.estimate !== "function") return JSON.stringify(null);
-  const e = await storage.estimate();
-  const persisted = typeof storage.persisted === "function" ? await storage.persisted() : false;
-  return JSON.stringify({ usage: e.usage ?? 0, quota: e.quota ?? 0,
-                          details: e.usageDetails ?? {}, persisted });
-}
-"""
-
-_functions: dict[str, Any] = {}
-
-
-def _js_function(name: str, source: str) -> Any:
-    if name not in _functions:
-        from pyodide.code import run_js  # type: ignore[import-not-found]
-
-        _functions[name] = run_js(source)
-    return _functions[name]
-
-
-async def scan(*, sizes: bool = True) -> Inventory:
-    """Every file of web-llm's Cache API caches (one pass; ``sizes=False`` skips reading
-    each response's size, which the picker does not need)."""
-    text = await _js_function("scan", _SCAN_JS)(CACHE_PREFIX, sizes)
-    data = json.loads(str(text))
+    >>> inventory({"supported": True, "files": [{"cache": "webllm/model", "url": "u",
+    ...            "size": 3}], "manifests": {"u": ["a.bin"]}}).files
+    [CachedFile(cache='webllm/model', url='u', size=3)]
+    """
     return Inventory(
         supported=bool(data["supported"]),
         files=[CachedFile(str(f["cache"]), str(f["url"]), int(f["size"])) for f in data["files"]],
         manifests={str(k): [str(s) for s in v] for k, v in data["manifests"].items()},
     )
-
-
-async def delete_urls(files: Iterable[CachedFile]) -> None:
-    """Delete these files from their caches (the files no known model claims)."""
-    from pyodide.ffi import to_js  # type: ignore[import-not-found]
-
-    pairs = [[f.cache, f.url] for f in files]
-    await _js_function("delete", _DELETE_JS)(to_js(pairs))
-
-
-async def estimate() -> dict[str, Any] | None:
-    """``navigator.storage.estimate()``: the origin's ``usage`` and ``quota`` in bytes (and
-    Chromium's ``details`` per kind, ``persisted``), or ``None`` where it is missing."""
-    text = await _js_function("estimate", _ESTIMATE_JS)()
-    result: dict[str, Any] | None = json.loads(str(text))
-    return result

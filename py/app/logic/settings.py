@@ -19,15 +19,25 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from app.logic.persistence import KEYS
 from webllm_machine import InvalidRequestError
 from webllm_machine.messages import normalize_options
 
-__all__ = ["ChatSettings", "SettingsStore"]
+__all__ = ["FIELDS", "ChatSettings", "SettingsStore"]
 
-STORAGE_KEY = "webllm-chat.settings.v1"
+STORAGE_KEY = KEYS.settings
 MAX_SYSTEM_PROMPT = 4000
 _FLOATS = ("temperature", "top_p", "presence_penalty", "frequency_penalty")
 _INTS = ("max_tokens",)
+#: The settings form's fields, in its order (``index.html``: ``#setting-<name with dashes>``).
+FIELDS = (
+    "system_prompt",
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "presence_penalty",
+    "frequency_penalty",
+)
 
 
 @dataclass(frozen=True)

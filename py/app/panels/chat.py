@@ -1,23 +1,30 @@
-"""The conversation on the page: message bubbles, the streaming reply, copy and announce.
+"""The conversation on the page: message bubbles, the streaming reply, copy and announce;
+and the chat's buttons (Send, Enter, Stop, Regenerate, Clear) over :class:`app.chat.ChatController`.
 
 Streaming costs the same per token however long the reply: :meth:`ChatView.stream` only
 notes the latest text, and the reply is drawn at most once per animation frame, where
-finished Markdown blocks are rendered once (:mod:`stream_blocks`) and only the open tail
-is rendered again. Assistant replies are Markdown rendered by :mod:`chat_markdown`
-(escaped: model output cannot inject HTML); the user's words are shown as plain text.
+finished Markdown blocks are rendered once (:mod:`app.logic.stream_blocks`) and only the
+open tail is rendered again. Assistant replies are Markdown rendered by
+:mod:`app.logic.markdown` (escaped: model output cannot inject HTML); the user's words are
+shown as plain text. A bubble is a copy of ``index.html``'s ``#message-template``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pyodide.ffi import create_proxy  # type: ignore[import-not-found]
+from pyodide.ffi import create_once_callable, create_proxy  # type: ignore[import-not-found]
+from pyscript import when  # type: ignore[import-not-found]
 
-from stream_blocks import BlockSplitter
+from app.chat import ChatController
+from app.context import AppContext
+from app.logic.stream_blocks import BlockSplitter
+from webllm_machine import Snapshot
 
-__all__ = ["ChatView"]
+__all__ = ["ChatPanel", "ChatView", "mount"]
 
 #: At most one announcement of the streaming reply to screen readers this often.
 ANNOUNCE_EVERY_S = 4.0
@@ -25,9 +32,9 @@ STATUS_LABELS = {"stopped": "Stopped", "failed": "Failed"}
 
 
 def render_markdown(text: str) -> str:
-    """:func:`chat_markdown.render_markdown`, imported at the first reply drawn: mistune's
-    import stays out of the app's start-up."""
-    from chat_markdown import render_markdown as render
+    """:func:`app.logic.markdown.render_markdown`, imported at the first reply drawn:
+    mistune's import stays out of the app's start-up."""
+    from app.logic.markdown import render_markdown as render
 
     return render(text)
 
@@ -57,9 +64,8 @@ class ChatView:
         self.reply: _Reply | None = None
         self._latest: Any = None
         self._frame_pending = False
-        self._frame = create_proxy(self._on_frame)
-        self._click = create_proxy(self._on_click)
-        self.list.addEventListener("click", self._click)
+        self.template = document.getElementById("message-template").content.firstElementChild
+        self._frame = create_proxy(self._on_frame)  # requestAnimationFrame's, kept for good
 
     # -- whole conversations ----------------------------------------------------------------
 
@@ -105,7 +111,9 @@ class ChatView:
         if self.reply is None:
             return
         self._latest = source
-        if not self._frame_pending:
+        if not self.reply.text and not self._frame_pending:
+            self._on_frame()  # the first token is drawn at once; the rest once per frame
+        elif not self._frame_pending:
             self._frame_pending = True
             self.window.requestAnimationFrame(self._frame)
 
@@ -180,25 +188,16 @@ class ChatView:
         return node
 
     def _bubble(self, role: str) -> tuple[Any, Any]:
-        doc = self.document
-        item = doc.createElement("li")
+        item = self.template.cloneNode(True)
         item.className = f"message message-{role}"
         item.dataset.role = role
         item.dataset.index = str(len(self.contents))
-        head = doc.createElement("div")
-        head.className = "message-head"
-        who = doc.createElement("span")
-        who.className = "who"
-        who.textContent = "You" if role == "user" else role.capitalize()
-        copy = doc.createElement("button")
-        copy.type = "button"
-        copy.className = "copy-message small secondary"
-        copy.textContent = "Copy"
+        item.querySelector(".who").textContent = "You" if role == "user" else role.capitalize()
+        copy = item.querySelector(".copy-message")
         copy.setAttribute("aria-label", f"Copy this {'message' if role == 'user' else 'reply'}")
-        head.append(who, copy)
-        body = doc.createElement("div")
-        body.className = "bubble-text" + (" markdown" if role == "assistant" else "")
-        item.append(head, body)
+        body = item.querySelector(".bubble-text")
+        if role == "assistant":
+            body.classList.add("markdown")
         self.list.appendChild(item)
         return item, body
 
@@ -231,7 +230,8 @@ class ChatView:
         elif force and el.lastElementChild:  # the page scrolls: only on a new message
             el.lastElementChild.scrollIntoView(False)
 
-    def _on_click(self, event: Any) -> None:
+    def on_click(self, event: Any) -> None:
+        """Copy buttons of messages and code blocks (one listener on the list)."""
         target = event.target
         button = target.closest("button") if target.closest else None
         if not button:
@@ -262,6 +262,83 @@ class ChatView:
 
 
 def create_once(fn: Any) -> Any:
-    from pyodide.ffi import create_once_callable
-
     return create_once_callable(fn)
+
+
+class ChatPanel:
+    """The chat view following the machine: the reply streams in while ``chatting``, and
+    is drawn whole when it ends, before the controls show the next state."""
+
+    def __init__(self, view: ChatView) -> None:
+        self.view = view
+        self._streaming = False
+
+    def render(self, snap: Snapshot) -> None:
+        view = self.view
+        if view.reply is None:
+            return
+        if snap.value == "chatting":
+            view.stream(snap.context)
+            self._streaming = True
+        elif self._streaming:  # the reply is complete: drawn before the state shows
+            self._streaming = False
+            view.stream(snap.context)
+            view.flush()
+
+
+def mount(ctx: AppContext) -> ChatPanel:
+    view = ChatView(ctx.document, ctx.window)
+    chat = ChatController(
+        ctx.client,
+        ctx.store,
+        lambda: ctx.settings,
+        view,
+        report=lambda error: ctx.report(error),
+        changed=ctx.conversation_changed,
+    )
+    ctx.chat = chat
+    prompt = ctx.document.getElementById("prompt")
+
+    def show_conversation() -> None:
+        view.show(ctx.store.current.messages)
+
+    ctx.show_conversation = show_conversation
+
+    async def send() -> None:
+        text = str(prompt.value)
+        if text.strip() and ctx.client.state == "ready":
+            prompt.value = ""  # the controller keeps it from here on
+        await chat.send(text)  # refused (and said why) unless a model is ready
+
+    @when("click", "#messages")
+    def on_click(event: Any) -> None:
+        view.on_click(event)
+
+    @when("click", "#send-button")
+    async def on_send(_event: Any) -> None:
+        await send()
+
+    sending: set[asyncio.Task[None]] = set()
+
+    @when("keydown", "#prompt")
+    def on_key(event: Any) -> None:  # synchronous: preventDefault before Enter adds a newline
+        if event.key == "Enter" and not event.shiftKey and not event.isComposing:
+            event.preventDefault()
+            task = asyncio.ensure_future(send())
+            sending.add(task)
+            task.add_done_callback(sending.discard)
+
+    @when("click", "#stop-button")
+    async def on_stop(_event: Any) -> None:
+        await chat.stop()
+
+    @when("click", "#regenerate-button")
+    async def on_regenerate(_event: Any) -> None:
+        await chat.regenerate()
+
+    @when("click", "#clear-button")
+    async def on_clear(_event: Any) -> None:
+        await chat.clear()
+
+    show_conversation()
+    return ChatPanel(view)

@@ -1,0 +1,241 @@
+"""The chat's rules, over a client, a conversation store and a view.
+
+:class:`ChatController` is what the chat buttons do: send, generate, stop, regenerate,
+clear, load and retry. It owns no DOM: it talks to a :class:`ChatView` (the page's
+``app/panels/chat.py`` in the browser, a recorder in tests), so its rules are CPython
+scenario tests with :class:`~webllm_machine.testing.ScriptedEngine`:
+
+- the user's message is saved before the request is made;
+- the reply is saved when it ends: whole, stopped (``status: "stopped"``) or failed
+  (``status: "failed"``, with the text written so far);
+- Regenerate replaces the last reply, and keeps the question;
+- the conversation goes to the model as a stateless ``chat.completions.create`` with the
+  whole history (and the system prompt of the settings), so switching conversations or
+  reloading never has to rebuild the machine's own history.
+
+>>> import asyncio
+>>> from webllm_machine import WebLLMClient
+>>> from webllm_machine.testing import ScriptedEngine
+>>> from app.logic.conversations import ConversationStore
+>>> from app.logic.settings import ChatSettings
+>>> async def demo():
+...     client = WebLLMClient(engine=ScriptedEngine(reply="Hi there."))
+...     store = ConversationStore({})
+...     chat = ChatController(client, store, ChatSettings, RecordingView())
+...     await chat.load("m")
+...     await chat.send("Hello")
+...     return [(m["role"], m["content"]) for m in store.current.messages]
+>>> asyncio.run(demo())
+[('user', 'Hello'), ('assistant', 'Hi there.')]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+from app.logic.conversations import ConversationStore, for_model
+from app.logic.settings import ChatSettings
+from app.logic.stats import format_stats
+from webllm_machine import WebLLMClient, WebLLMError
+from webllm_machine.machine import REFUSALS
+
+__all__ = ["ChatController", "ChatView", "RecordingView"]
+
+
+class ChatView(Protocol):
+    """What the controller asks of the page's conversation view."""
+
+    def add(self, message: Mapping[str, str]) -> Any:
+        """Show one finished message."""
+
+    def begin_reply(self) -> None:
+        """Open the bubble the reply streams into."""
+
+    def finish(self, message: Mapping[str, str]) -> None:
+        """The reply has ended (whole, stopped or failed): show it with its notes."""
+
+    def drop_last_reply(self) -> None:
+        """Remove the last finished reply (it is being regenerated)."""
+
+    def show(self, messages: Sequence[Mapping[str, str]]) -> None:
+        """Show a whole conversation afresh."""
+
+
+class RecordingView:
+    """A :class:`ChatView` that records what it was asked to show (for tests, doctests)."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, Any]] = []
+        self.shown: list[dict[str, str]] = []
+
+    def add(self, message: Mapping[str, str]) -> None:
+        self.events.append(("add", dict(message)))
+        self.shown.append(dict(message))
+
+    def begin_reply(self) -> None:
+        self.events.append(("begin_reply", None))
+
+    def finish(self, message: Mapping[str, str]) -> None:
+        self.events.append(("finish", dict(message)))
+        self.shown.append(dict(message))
+
+    def drop_last_reply(self) -> None:
+        self.events.append(("drop_last_reply", None))
+        if self.shown and self.shown[-1]["role"] == "assistant":
+            self.shown.pop()
+
+    def show(self, messages: Sequence[Mapping[str, str]]) -> None:
+        self.events.append(("show", [dict(m) for m in messages]))
+        self.shown = [dict(m) for m in messages if m["role"] != "system"]
+
+
+def _ignore(_error: WebLLMError) -> None:
+    return None
+
+
+def _nothing() -> None:
+    return None
+
+
+class ChatController:
+    """The chat's rules (see the module's docstring).
+
+    Args:
+        client: the page's one client.
+        store: the conversations; the current one is the one shown.
+        settings: returns the settings in force (system prompt, options) at each request.
+        view: what shows the conversation.
+        report: shows an error that the machine's snapshot does not hold (a refused call,
+            a request that failed while the model stayed loaded).
+        changed: run after the current conversation changed (the list redraws its titles,
+            the controls their state).
+    """
+
+    def __init__(
+        self,
+        client: WebLLMClient,
+        store: ConversationStore,
+        settings: Callable[[], ChatSettings],
+        view: ChatView,
+        *,
+        report: Callable[[WebLLMError], None] = _ignore,
+        changed: Callable[[], None] = _nothing,
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.settings = settings
+        self.view = view
+        self.report = report
+        self.changed = changed
+        #: The model of the last load asked for (what Retry loads again).
+        self.last_model: str | None = None
+
+    # -- the model ---------------------------------------------------------------------------
+
+    async def load(self, model_id: str) -> None:
+        """Load ``model_id``. A failed load is in the snapshot (state ``error``); any other
+        refusal (busy, unknown) is reported."""
+        self.last_model = model_id
+        try:
+            await self.client.load_model(model_id)
+        except WebLLMError as error:
+            if self.client.state != "error":  # errors of the load itself are in the snapshot
+                self.report(error)
+
+    async def retry(self) -> None:
+        """What the error box's Retry does: the reply again when a model is loaded, else
+        the last load again."""
+        if self.client.state == "ready":
+            await self.generate()
+        elif self.last_model:
+            await self.load(self.last_model)
+
+    # -- the conversation --------------------------------------------------------------------
+
+    async def send(self, text: str) -> bool:
+        """Send ``text`` as the user's next message; ``False`` (nothing done) when it is
+        blank or no model is ready. The message is saved before the request is made.
+
+        Not ready (no model, or a reply being written, from the chat or the Python
+        console): the library's refusal (``NotReadyError``, ``BusyError``) is reported,
+        and nothing is saved or sent."""
+        text = text.strip()
+        if not text:
+            return False
+        state = self.client.state
+        if state != "ready":
+            refused = REFUSALS.get((state, "START_CHAT"))
+            if refused is not None:
+                error_class, reason = refused
+                self.report(error_class(reason))
+            return False
+        conversation = self.store.current
+        message = {"role": "user", "content": text}
+        self.store.save_messages(
+            conversation.id,
+            [*conversation.messages, message],
+            model_id=self.client.get_state().context.model_id,
+        )
+        self.view.add(message)
+        self.changed()
+        await self.generate()
+        return True
+
+    async def generate(self) -> None:
+        """Ask for the reply to the current conversation, as it stands, and keep it.
+
+        A reply at the end (Regenerate) is replaced; the question stays.
+        """
+        conversation = self.store.current
+        history = list(conversation.messages)
+        if history and history[-1]["role"] == "assistant":
+            history.pop()
+            self.view.drop_last_reply()
+            self.store.save_messages(conversation.id, history)
+        if not history:
+            return
+        settings = self.settings()
+        system = settings.system_message()
+        messages = ([system] if system else []) + for_model(history)
+        self.view.begin_reply()
+        reply: dict[str, str] = {"role": "assistant", "content": ""}
+        try:
+            result = await self.client.chat.completions.create(
+                messages=messages, **settings.options()
+            )
+            choice = result.choices[0]
+            reply["content"] = choice.message.content or ""
+            if choice.finish_reason == "abort":
+                reply["status"] = "stopped"
+            stats = format_stats(result.usage)
+            if stats:
+                reply["stats"] = stats
+        except WebLLMError as error:
+            snapshot = self.client.get_state()
+            reply["content"] = snapshot.context.streamed_content
+            reply["status"] = "failed"
+            if snapshot.value != "error" or snapshot.context.error is None:
+                self.report(error)
+        if reply["content"] or reply.get("status"):
+            self.store.save_messages(conversation.id, [*history, reply])
+        self.view.finish(reply)
+        self.changed()
+
+    async def regenerate(self) -> None:
+        """The last reply again (replacing it), when a model is ready."""
+        if self.client.state == "ready":
+            await self.generate()
+
+    async def stop(self) -> None:
+        """Stop the reply being written: it is kept, marked stopped."""
+        if self.client.state == "chatting":
+            await self.client.stop()
+
+    async def clear(self) -> None:
+        """Empty the current conversation (and the engine's chat state, if a model is ready)."""
+        self.store.save_messages(self.store.current.id, [])
+        self.view.show([])
+        if self.client.state == "ready":
+            await self.client.clear_chat()
+        self.changed()
