@@ -11,12 +11,14 @@ NPM_STAMP := node_modules/.stamp
 PIP_STAMP := $(STAMPS)/pip-$(PY_ID)
 
 .DEFAULT_GOAL := help
-.PHONY: help install vendor serve test test-unit test-browser lint bench clean
+.PHONY: help install vendor dist serve test test-unit test-browser lint bench clean
 
 help:
 	@echo "make install  npm ci + pip install -e '.[dev]' (skipped when up to date)"
 	@echo "make vendor   install, then build static/vendor/ (tools/vendor.py; no-op when up to date)"
+	@echo "make dist     build dist/webllm_machine-<version>-py3-none-any.whl (the library alone)"
 	@echo "make serve    vendor, then serve the site on http://127.0.0.1:$(PORT)/"
+	@echo "              (and the example page at /examples/minimal/)"
 	@echo "make test     vendor, then the whole pytest suite (unit + browser)"
 	@echo "make lint     ruff + mypy"
 	@echo "make bench    vendor, then bench/run.py: every benchmark vs its baseline, one table"
@@ -40,8 +42,12 @@ vendor: install
 	$(PYTHON) tools/vendor.py
 	$(PYTHON) tools/precache.py
 
+# The library's wheel, for anyone's own page (examples/minimal/ installs the vendored copy).
+dist: install
+	$(PYTHON) tools/dist.py
+
 serve: vendor
-	@echo "Serving http://127.0.0.1:$(PORT)/ (Ctrl-C stops)"
+	@echo "Serving http://127.0.0.1:$(PORT)/ and the example http://127.0.0.1:$(PORT)/examples/minimal/ (Ctrl-C stops)"
 	$(PYTHON) -m http.server $(PORT) --bind 127.0.0.1 --directory .
 
 test: vendor
@@ -54,7 +60,7 @@ test-browser: vendor
 	$(PYTHON) -m pytest tests/browser
 
 lint: install
-	$(PYTHON) -m ruff check py tests tools bench
+	$(PYTHON) -m ruff check py tests tools bench examples
 	$(PYTHON) -m mypy
 
 # REAL_MODEL=<web-llm model id>: also the real engine (needs WebGPU and the model);
@@ -63,4 +69,4 @@ bench: vendor
 	$(PYTHON) bench/run.py $(if $(REAL_MODEL),--real-model $(REAL_MODEL)) $(BENCH_ARGS)
 
 clean:
-	rm -rf static/vendor build $(NPM_STAMP)
+	rm -rf static/vendor build dist $(NPM_STAMP)

@@ -267,6 +267,16 @@ def pypi_pin(pyproject: dict[str, Any], dist: str) -> str:
     raise VendorError(f"pyproject.toml must pin {dist} with == (e.g. {dist}==1.2.3)")
 
 
+def library_version() -> str:
+    """webllm_machine.__version__, the one place the library's version is written (hatch
+    reads it too: pyproject.toml's ``[tool.hatch.version]``)."""
+    init = LIB_SRC / "__init__.py"
+    m = re.search(r'^__version__ = "([^"]+)"$', init.read_text(), re.M) if init.is_file() else None
+    if m is None:
+        raise VendorError(f'{init.relative_to(ROOT)} must set __version__ = "<version>"')
+    return m.group(1)
+
+
 def wheel_name(dist: str, version: str) -> str:
     return f"{re.sub(r'[-_.]+', '_', dist).lower()}-{version}-py3-none-any.whl"
 
@@ -575,7 +585,7 @@ def build_library_wheel(wheels: Path, version: str, readme: Path) -> str:
         for old in wheels.glob("webllm_machine-*.whl"):
             old.unlink()
         shutil.copy2(built, wheels / name)
-    log(f"wheels/{name} <- built from py/webllm_machine")
+    log(f"{wheels.name}/{name} <- built from py/webllm_machine")
     return name
 
 
@@ -702,7 +712,7 @@ def main(argv: list[str] | None = None) -> int:
     lock = load_package_lock()
     versions = check_node_modules(lock)
     pyproject = load_pyproject()
-    lib_version = pyproject["project"]["version"]
+    lib_version = library_version()
     sm_version = statemachine_pin(pyproject)
     pypi_pins = {dist: pypi_pin(pyproject, dist) for dist, _ in BUNDLE_PYPI}
 

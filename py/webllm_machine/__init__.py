@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .catalog import ModelRecord
 from .client import WebLLMClient
+from .diagnosis import ScriptLoadError
 from .engine import Engine, EngineError, LoadProgress
 from .errors import (
     BusyError,
@@ -96,6 +97,7 @@ __all__ = [
     "OutputParseError",
     "ResponseFormat",
     "SchemaError",
+    "ScriptLoadError",
     "Snapshot",
     "StorageQuotaError",
     "Tool",

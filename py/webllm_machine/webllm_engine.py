@@ -3,15 +3,22 @@
 This is the only module of the library that imports ``js`` and ``pyodide``, so it only
 imports under Pyodide (in CPython it raises :class:`ImportError`, and
 :class:`~webllm_machine.WebLLMClient` explains that the default engine needs a browser).
+Everything here that can run without a browser lives elsewhere: the record helpers in
+:mod:`~webllm_machine.catalog`, the error diagnosis in :mod:`~webllm_machine.diagnosis`.
+This module keeps the engine and its worker session.
 
 How it works:
 
-* web-llm's engine lives in a dedicated module worker (``static/js/webllm-worker.js``,
-  which runs web-llm's ``WebWorkerMLCEngineHandler``); the page only holds the
-  ``WebWorkerMLCEngine`` client that ``CreateWebWorkerMLCEngine`` returns.
-* Every call into web-llm goes through a small JS *bridge* (:data:`_BRIDGE_JS`) that
-  turns each promise into one that always **resolves**, to ``{ok: true, value}`` or
-  ``{ok: false, name, message}``. Two facts make that necessary (checked with Pyodide
+* web-llm's engine lives in a dedicated module worker (``js/webllm-worker.js``, package
+  data, which runs web-llm's ``WebWorkerMLCEngineHandler``); the page only holds the
+  ``WebWorkerMLCEngine`` client that ``CreateWebWorkerMLCEngine`` returns. The worker is
+  started from ``worker_url`` (the site serves the same file at
+  ``static/js/webllm-worker.js``), or, with ``worker_url=None``, from a ``blob:`` URL of the
+  packaged file; either way its first message tells it where web-llm's module is.
+* Every call into web-llm goes through a small JS *bridge* (``js/bridge.js``, package data,
+  imported as an ES module from a ``blob:`` URL of its text at the first call that needs
+  it) that turns each promise into one that always **resolves**, to ``{ok: true, value}``
+  or ``{ok: false, name, message}``. Two facts make that necessary (checked with Pyodide
   314.0.7 in Chromium):
 
   - a JS promise that reaches Python is turned into a ``PyodideFuture`` at once, and when
@@ -30,6 +37,9 @@ How it works:
   JS *pump* pulls web-llm's stream eagerly and hands Python what has arrived at most once
   per animation frame (an await of a JS promise costs ~120 us under Pyodide, a token of
   a fast stream ~20 us of JS), content chunks merged (:meth:`WebLLMEngine.stream`).
+* A wrong ``module_url`` or ``worker_url`` fails the load before anything is downloaded,
+  with what was fetched and how the server answered (:func:`~webllm_machine.diagnosis.
+  module_error`, :func:`~webllm_machine.diagnosis.worker_error`).
 * Custom models (records of ``engine_config["appConfig"]``) load like prebuilt ones. Their
   relative URLs are resolved against the page (web-llm resolves ``model`` against nothing,
   and ``model_lib`` against the worker's origin). When their load fails in a way web-llm
@@ -52,32 +62,38 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import js  # type: ignore[import-not-found]
 from pyodide.code import run_js  # type: ignore[import-not-found]
-from pyodide.ffi import create_proxy, to_js  # type: ignore[import-not-found]
+from pyodide.ffi import (  # type: ignore[import-not-found]
+    JsException,
+    create_proxy,
+    jsnull,
+    to_js,
+)
 
+from . import diagnosis
+from .catalog import describe_record, find_record, is_custom, with_absolute_urls
+from .diagnosis import ScriptLoadError
 from .engine import LoadProgress, ProgressCallback
 from .errors import (
-    FeatureUnsupportedError,
     InvalidRequestError,
     LoadCancelledError,
-    ModelFilesError,
-    ModelLibraryError,
     ModelNotFoundError,
     NetworkError,
-    WebGPUUnavailableError,
+    NotReadyError,
     WebLLMError,
     classify,
     classify_probe,
 )
 
 __all__ = [
+    "DEFAULT_MODULE_URL",
     "DEFAULT_WORKER_URL",
     "WEBLLM_ENGINE_METHODS_USED",
     "WEBLLM_EXPORTS_USED",
@@ -86,33 +102,36 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Where the worker script is, relative to the page (``document.baseURI``).
+#: Where the worker script is, relative to the page (``document.baseURI``): the app's
+#: layout, where the site serves ``js/webllm-worker.js`` of this package.
 DEFAULT_WORKER_URL = "./static/js/webllm-worker.js"
-#: web-llm's ES module, relative to the page: imported at its first use when the page's
-#: PyScript config does not map it in ``js_modules`` (the app's does not, so that the page
-#: does not fetch and evaluate 6.6 MB of JS before Python starts).
+#: web-llm's ES module, relative to the page: the app's layout (``make vendor`` copies
+#: web-llm's ``lib/index.js`` there). Imported at its first use when no module object is
+#: given and the page's PyScript config does not map it in ``js_modules`` (the app's does
+#: not, so that the page does not fetch and evaluate 6.6 MB of JS before Python starts).
 DEFAULT_MODULE_URL = "./static/vendor/web-llm/index.js"
+#: The package's JavaScript: the bridge (an ES module) and the worker script.
+JS_DIR = Path(__file__).with_name("js")
+BRIDGE_JS = "bridge.js"
+WORKER_JS = "webllm-worker.js"
+#: Where the worker script imports web-llm from when the page names no module: beside it.
+WORKER_DEFAULT_MODULE = "../vendor/web-llm/index.js"
 #: web-llm's model list and ``modelVersion``, extracted by ``make vendor`` (tools/vendor.py)
-#: into the app's bundle beside this file; read while the module is not imported yet.
+#: into the app's bundle beside this file (not in the wheel); read while web-llm's module
+#: is not imported yet, so that filling a model picker needs no web-llm.
 PREBUILT_JSON = "webllm_prebuilt.json"
-#: The module's functions the adapter calls (all return promises): the stand-in that
-#: imports the module at the first call has these.
-_LAZY_EXPORTS = (
+#: The module's functions the page calls (all return promises): an imported module that
+#: lacks one of them is not web-llm's.
+_PAGE_EXPORTS = (
     "CreateWebWorkerMLCEngine",
     "hasModelInCache",
     "deleteModelAllInfoInCache",
     "deleteModelWasmInCache",
     "deleteChatConfigInCache",
 )
-_LAZY_MODULE_JS = r"""
-(url, base, names) => {
-  let loaded = null;
-  const load = () => (loaded ??= import(new URL(url, base).href));
-  const lazy = { lazyWebLLM: true, load };
-  for (const name of names) lazy[name] = (...args) => load().then((m) => m[name](...args));
-  return lazy;
-}
-"""
+#: The one line of JavaScript outside ``js/``: ``import()`` is syntax, not a function, so
+#: the bridge module itself can only be imported through an evaluated expression.
+_IMPORT_JS = "(url) => import(url)"
 
 #: What this adapter uses of web-llm's module (checked against the real bundle and the
 #: test double by tests/browser/test_webllm_contract.py, which reads these with ``ast``).
@@ -134,342 +153,60 @@ WEBLLM_ENGINE_METHODS_USED: tuple[str, ...] = (
     "unload",
 )
 
-_F16_ID = re.compile(r"q\d+f16")
-#: web-llm's cleanModelUrl(): a weights URL without "/resolve/<revision>/" gets "resolve/main/".
-_RESOLVED = re.compile(r".+/resolve/.+/")
-#: How long the page waits for each file when it checks a failed custom model's files.
+#: How long the page waits for each file when it checks a failed load's files or scripts.
 PROBE_TIMEOUT_S = 10.0
-_MODEL_TYPES = {0: "LLM", 1: "embedding", 2: "VLM"}
 
-# The bridge: plain JS, evaluated once per interpreter with pyodide.code.run_js.
-# Every function returns a promise that never rejects (see the module docstring).
-_BRIDGE_JS = r"""
-(() => {
-  "use strict";
-  const NAMED = /^([A-Za-z_$][\w$]*): ([\s\S]*)$/;
-  // web-llm's worker client rejects with err.toString() ("Name: message"), its
-  // main-thread helpers with Error objects; anything else is possible from a worker.
-  const describe = (e) => {
-    if (e instanceof Error || (e !== null && typeof e === "object" && "message" in e)) {
-      return { ok: false, name: String(e.name || "Error"), message: String(e.message ?? "") };
-    }
-    if (typeof e === "string") {
-      const m = NAMED.exec(e);
-      if (m) return { ok: false, name: m[1], message: m[2] };
-      return { ok: false, name: "Error", message: e };
-    }
-    return { ok: false, name: "Error", message: String(e) };
-  };
-  const settle = (thunk) => {
-    try {
-      return Promise.resolve(thunk()).then((value) => ({ ok: true, value }), describe);
-    } catch (e) {
-      return Promise.resolve(describe(e));
-    }
-  };
-  const race = (guard, thunk) =>
-    guard ? Promise.race([settle(thunk), guard.dead]) : settle(thunk);
-  const quiet = (value) => {
-    if (value && typeof value.then === "function") value.then(undefined, () => {});
-  };
-  // One chunk for each run of consecutive chunks with one choice and a delta of content
-  // (and role) only: the contents joined, the last finish_reason, logprobs' contents
-  // joined; the first chunk's other fields. A run of one is its chunk, untouched; any
-  // other chunk (the usage chunk, `choices: []`; tool calls; n > 1) passes as it is.
-  const mergeable = (c) => {
-    const choices = c && c.choices;
-    if (!Array.isArray(choices) || choices.length !== 1 || c.usage) return false;
-    const delta = choices[0] && choices[0].delta;
-    if (!delta || typeof delta !== "object") return false;
-    for (const key in delta) if (key !== "content" && key !== "role") return false;
-    return true;
-  };
-  const joined = (run) => {
-    const first = run[0].choices[0];
-    let content = "", hasContent = false, finish = first.finish_reason, role = first.delta.role;
-    let logprobs = first.logprobs;
-    const tokens = [];
-    for (const c of run) {
-      const choice = c.choices[0];
-      if (typeof choice.delta.content === "string") {
-        content += choice.delta.content;
-        hasContent = true;
-      }
-      if (role === undefined && choice.delta.role !== undefined) role = choice.delta.role;
-      if (choice.finish_reason != null) finish = choice.finish_reason;
-      if (choice.logprobs && Array.isArray(choice.logprobs.content)) {
-        tokens.push(...choice.logprobs.content);
-      }
-    }
-    if (tokens.length) logprobs = { ...(first.logprobs || {}), content: tokens };
-    const delta = { ...first.delta };
-    if (hasContent) delta.content = content;
-    if (role !== undefined) delta.role = role;
-    const choice = { ...first, delta, finish_reason: finish ?? null };
-    if ("logprobs" in first || tokens.length) choice.logprobs = logprobs ?? null;
-    return { ...run[0], choices: [choice] };
-  };
-  const merge = (chunks) => {
-    const out = [];
-    let run = [];
-    const end = () => {
-      if (run.length === 1) out.push(run[0]);
-      else if (run.length > 1) out.push(joined(run));
-      run = [];
-    };
-    for (const c of chunks) {
-      if (mergeable(c)) {
-        run.push(c);
-      } else {
-        end();
-        out.push(c);
-      }
-    }
-    end();
-    return out;
-  };
-  const method = (target, path) => {
-    const parts = path.split(".");
-    let owner = target;
-    for (const p of parts.slice(0, -1)) owner = owner[p];
-    return owner[parts[parts.length - 1]].bind(owner);
-  };
+# -- the package's JavaScript ------------------------------------------------------------
 
-  return {
-    // A worker and the promise that settles when it dies or is killed.
-    guard(worker) {
-      let finish;
-      const dead = new Promise((resolve) => { finish = resolve; });
-      const guard = {
-        dead,
-        alive: true,
-        kill(name, message) {
-          if (!guard.alive) return;
-          guard.alive = false;
-          finish({ ok: false, name, message });
-          try { worker.terminate(); } catch (e) { /* already gone */ }
-        },
-      };
-      worker.addEventListener("error", (event) => {
-        if (event && typeof event.preventDefault === "function") event.preventDefault();
-        const detail = (event && event.message) || "its script or web-llm's module failed to load";
-        guard.kill("EngineCrashedError", `the web-llm worker failed: ${detail}`);
-      });
-      worker.addEventListener("messageerror", () => {
-        guard.kill("EngineCrashedError", "the web-llm worker sent an unreadable message");
-      });
-      return guard;
-    },
-    newWorker(url, base) {
-      return new Worker(new URL(url, base), { type: "module" });
-    },
-    // web-llm's {progress, timeElapsed, text} -> py(value, text, elapsed_s), detachable.
-    progress(py) {
-      let target = py;
-      const callback = (report) => {
-        if (target === null) return;
-        const r = report || {};
-        target(Number(r.progress ?? 0), String(r.text ?? ""), Number(r.timeElapsed ?? 0));
-      };
-      callback.detach = () => { target = null; };
-      return callback;
-    },
-    load(webllm, worker, guard, modelId, engineConfig, chatOpts) {
-      return race(guard, () =>
-        webllm.CreateWebWorkerMLCEngine(worker, modelId, engineConfig, chatOpts));
-    },
-    call(guard, target, path, args) {
-      return race(guard, () => method(target, path)(...(args || [])));
-    },
-    // A completion stream, pumped in JS: web-llm's async iterator is pulled eagerly into a
-    // queue (so its worker never waits for the page), and take() hands Python every chunk
-    // queued so far as one JSON text {chunks, done, error}, runs of chunks merged (see
-    // merge). With pace "frame", take() settles at most once per animation frame: at the
-    // frame, or at the first chunk after a frame that found none; at once when the stream
-    // ended or failed. Where frames do not run (a hidden page, a worker without
-    // requestAnimationFrame), a chunk that comes 16 ms or more after the last hand-over
-    // settles it (no timers: hidden pages throttle them to 1/s or 1/min). With pace
-    // "none", as soon as a chunk is queued. take() never rejects; an error comes as
-    // {name, message} with the chunks that came before it.
-    pump(guard, engine, request, pace, interrupted) {
-      const MIN_MS = 16;
-      const queue = [];
-      let done = false, error = null, closed = false, iterator = null, released = false;
-      let waiter = null;      // the pending take()'s resolve
-      let frameDue = false;   // ... which waits for the next frame
-      let last = 0;           // performance.now() at the last hand-over
-      const paced = pace === "frame";
-      const frame = paced && typeof requestAnimationFrame === "function"
-        ? requestAnimationFrame : null;
-      const hidden = () => typeof document !== "undefined" && document.hidden === true;
-      const unframed = () => (frame === null || hidden()) && performance.now() - last >= MIN_MS;
-      const flush = () => JSON.stringify({ chunks: merge(queue.splice(0)), done, error });
-      const hand = () => {
-        const w = waiter;
-        waiter = null;
-        frameDue = false;
-        last = performance.now();
-        w(flush());
-      };
-      const poke = () => {   // a chunk was queued, or the stream ended
-        if (waiter !== null && (!frameDue || done || unframed())) hand();
-      };
-      const release = () => {   // web-llm's generator, closed early
-        if (released || iterator === null || typeof iterator.return !== "function") return;
-        released = true;
-        try { quiet(iterator.return()); } catch (e) { /* already closed */ }
-      };
-      const pull = async () => {
-        const opened = await race(guard, () => engine.chat.completions.create(request));
-        if (!opened.ok) return opened;
-        const iterable = opened.value;
-        iterator = iterable[Symbol.asyncIterator] ? iterable[Symbol.asyncIterator]() : iterable;
-        while (!closed) {
-          const step = await race(guard, () => iterator.next());
-          if (!step.ok) return step;
-          if (step.value.done || closed) return null;
-          queue.push(step.value.value);
-          // web-llm resets its interrupt flag when a generation starts: say it again.
-          if (interrupted) pump.interrupt();
-          poke();
-        }
-        return null;
-      };
-      const pump = {
-        take() {
-          return new Promise((resolve) => {
-            waiter = resolve;
-            if (done || (!paced && queue.length > 0)) return hand();
-            if (!paced) return;
-            frameDue = true;
-            if (queue.length > 0 && unframed()) return hand();
-            if (frame !== null) frame(() => {
-              if (waiter !== resolve) return;
-              frameDue = false;
-              if (queue.length > 0 || done) hand();
-            });
-          });
-        },
-        interrupt() {
-          interrupted = true;
-          try { quiet(engine.interruptGenerate()); } catch (e) { /* nothing to stop */ }
-        },
-        // Stop pulling (the consumer left early); a pending take() is left pending.
-        close() {
-          closed = true;
-          waiter = null;
-          if (!done) release();
-        },
-      };
-      pull().catch(describe).then((failed) => {
-        if (failed) error = { name: failed.name, message: failed.message };
-        done = true;
-        if (closed) release();
-        else poke();
-      });
-      return pump;
-    },
-    interrupt(engine) {
-      try { quiet(engine.interruptGenerate()); } catch (e) { /* nothing to stop */ }
-    },
-    modelList(webllm) {
-      const config = webllm.prebuiltAppConfig;
-      return JSON.stringify((config && config.model_list) || []);
-    },
-    modelVersion(webllm) {
-      return typeof webllm.modelVersion === "string" ? webllm.modelVersion : "";
-    },
-    // Fetch one model file as web-llm would (a CORS request), and describe the answer:
-    // {outcome: "ok" | "cors" | "unreachable" | "status" | "not_json" | "not_wasm", ...}.
-    // A CORS refusal and a host that is down both fail fetch() with "TypeError: Failed to
-    // fetch"; a no-cors request tells them apart (it reaches a host that is up).
-    async probe(url, expect, timeoutMs) {
-      const out = { url, outcome: "ok", status: 0, status_text: "", content_type: "", head: "" };
-      const get = (mode) =>
-        fetch(url, { mode, cache: "no-store", signal: AbortSignal.timeout(timeoutMs) });
-      let response;
-      try {
-        response = await get("cors");
-      } catch (e) {
-        try {
-          await get("no-cors");
-          out.outcome = "cors";
-        } catch (e2) {
-          out.outcome = "unreachable";
-        }
-        return out;
-      }
-      out.status = response.status;
-      out.status_text = response.statusText || "";
-      out.content_type = response.headers.get("content-type") || "";
-      const reader = response.body ? response.body.getReader() : null;
-      try {
-        // The first chunk is enough to tell JSON or wasm from an HTML page.
-        const { value } = reader ? await reader.read() : { value: undefined };
-        const bytes = value || new Uint8Array();
-        const head = new TextDecoder("latin1").decode(bytes.slice(0, 80));
-        if (!response.ok) {
-          out.outcome = "status";
-        } else if (expect === "wasm") {
-          const magic = [0x00, 0x61, 0x73, 0x6d];
-          if (!magic.every((b, i) => bytes[i] === b)) {
-            out.outcome = "not_wasm";
-            out.head = head;
-          }
-        } else if (expect === "json" && !/^\s*[[{]/.test(head)) {
-          out.outcome = "not_json";
-          out.head = head;
-        }
-      } catch (e) {
-        out.outcome = "unreachable";
-      } finally {
-        if (reader) reader.cancel().catch(() => {});
-      }
-      return out;
-    },
-    async gpuInfo() {
-      const info = { available: false, reason: "", vendor: "", architecture: "", description: "",
-                     shader_f16: false, features: [] };
-      const gpu = globalThis.navigator && navigator.gpu;
-      if (!gpu) {
-        info.reason = globalThis.isSecureContext === false
-          ? "navigator.gpu is missing: WebGPU needs a secure context (https or localhost)"
-          : "navigator.gpu is missing: this browser does not support WebGPU, or it is disabled";
-        return info;
-      }
-      let adapter = null;
-      try {
-        adapter = await gpu.requestAdapter();
-      } catch (e) {
-        info.reason = `navigator.gpu.requestAdapter() failed: ${e && e.message ? e.message : e}`;
-        return info;
-      }
-      if (!adapter) {
-        info.reason = "navigator.gpu.requestAdapter() returned null: no usable GPU adapter " +
-          "(WebGPU is disabled, blocklisted for this GPU, or needs a flag on this platform)";
-        return info;
-      }
-      const a = adapter.info || {};
-      info.available = true;
-      info.vendor = a.vendor || "";
-      info.architecture = a.architecture || "";
-      info.description = a.description || "";
-      info.features = Array.from(adapter.features || []).sort();
-      info.shader_f16 = info.features.includes("shader-f16");
-      return info;
-    },
-  };
-})()
-"""
-
+_blob_urls: dict[str, str] = {}
 _bridge: Any = None
+_bridge_loading: asyncio.Future[Any] | None = None
+
+
+def _blob_url(name: str) -> str:
+    """A ``blob:`` URL of the package's ``js/<name>`` (made once per interpreter): the
+    script runs from the package itself, wherever the library is installed."""
+    if name not in _blob_urls:
+        source = (JS_DIR / name).read_text(encoding="utf-8")
+        blob = js.Blob.new(_js([source]), _js({"type": "text/javascript"}))
+        _blob_urls[name] = str(js.URL.createObjectURL(blob))
+    return _blob_urls[name]
+
+
+async def _import_bridge() -> Any:
+    url = _blob_url(BRIDGE_JS)
+    try:
+        return await run_js(_IMPORT_JS)(url)
+    except JsException as exc:  # a Content-Security-Policy without blob: in script-src
+        raise ScriptLoadError(
+            f"the adapter's JS bridge (webllm_machine/js/{BRIDGE_JS}) could not be imported "
+            f"from {url}: {exc.name}: {exc.message}",
+            url=url,
+            hint="The page's Content-Security-Policy must allow blob: URLs in script-src "
+            "(and worker-src, for WebLLMEngine(worker_url=None)).",
+            source_name=str(exc.name),
+        ) from exc
+
+
+async def _load_bridge() -> Any:
+    """The JS bridge (``js/bridge.js``), imported at the first call (once per interpreter)."""
+    global _bridge, _bridge_loading
+    if _bridge is None:
+        if _bridge_loading is None:
+            _bridge_loading = asyncio.ensure_future(_import_bridge())
+        loading = _bridge_loading
+        try:
+            _bridge = await asyncio.shield(loading)
+        finally:
+            if loading.done() and (loading.cancelled() or loading.exception() is not None):
+                _bridge_loading = None  # the next call tries again
+    return _bridge
 
 
 def _js_bridge() -> Any:
-    """The JS bridge object (created once per interpreter)."""
-    global _bridge
-    if _bridge is None:
-        _bridge = run_js(_BRIDGE_JS)
+    """The bridge, for the calls that come after one that imported it (a session exists)."""
+    if _bridge is None:  # pragma: no cover - every entry point awaits _load_bridge() first
+        raise RuntimeError("the web-llm bridge is not imported yet")
     return _bridge
 
 
@@ -483,6 +220,33 @@ def _raise_for(result: Any) -> Any:
     if result.ok:
         return result.value
     raise classify(str(result.name), str(result.message))
+
+
+def _is_missing(value: Any) -> bool:
+    """JS ``undefined`` (``None`` in Python) or ``null`` (``pyodide.ffi.jsnull``)."""
+    return value is None or value is jsnull
+
+
+def _prebuilt_of(module: Any) -> dict[str, Any]:
+    """web-llm's ``prebuiltAppConfig.model_list`` and ``modelVersion``, read from its module
+    object (any of them may be missing, or JS ``null``)."""
+    config = getattr(module, "prebuiltAppConfig", None)
+    model_list = None if _is_missing(config) else getattr(config, "model_list", None)
+    records = [] if _is_missing(model_list) else json.loads(str(js.JSON.stringify(model_list)))
+    version = getattr(module, "modelVersion", None)
+    return {"model_list": records, "modelVersion": version if isinstance(version, str) else ""}
+
+
+def _opt(app_config: Mapping[str, Any] | None) -> list[Any]:
+    return [] if app_config is None else [dict(app_config)]
+
+
+def _check_url(name: str, value: object, *, optional: bool) -> None:
+    if value is None and optional:
+        return
+    if not isinstance(value, str) or not value.strip():
+        allowed = "a non-empty URL string" + (" or None" if optional else "")
+        raise InvalidRequestError(f"{name} must be {allowed}, got {value!r}", field=name)
 
 
 class _Session:
@@ -522,32 +286,65 @@ class WebLLMEngine:
     Args:
         webllm: web-llm's ES module object. ``None`` (the default): ``webllm`` from
             PyScript's ``js_modules`` when the page's config maps web-llm's ``index.js``
-            to it, else imported from :attr:`module_url` at its first use (see
-            :attr:`module`).
-        worker_url: the worker script, resolved against ``document.baseURI``.
+            to it, else imported from ``module_url`` at its first use (a load, a cache
+            query, :meth:`import_webllm`).
+        worker_url: the worker script, relative to the page (``document.baseURI``).
+            Default :data:`DEFAULT_WORKER_URL`, ``./static/js/webllm-worker.js`` (the app's
+            layout). ``None``: the worker script shipped in this package
+            (``webllm_machine/js/webllm-worker.js``), started from a ``blob:`` URL, so a
+            page needs no copy of it.
+        module_url: web-llm's ES module (``lib/index.js`` of ``@mlc-ai/web-llm``), relative
+            to the page or absolute. The page imports it (unless ``webllm`` or
+            ``js_modules`` gives the module), and the worker imports it too. Default
+            ``None``: :data:`DEFAULT_MODULE_URL`, ``./static/vendor/web-llm/index.js`` (the
+            app's layout); a worker started from ``worker_url`` then imports the web-llm
+            beside it (``../vendor/web-llm/index.js``, the same file in that layout).
         unload_timeout_s: how long :meth:`unload` waits for web-llm's own ``unload()``
             before terminating the worker anyway.
 
+    A wrong URL fails the load before any download, saying what was fetched and how the
+    server answered: :class:`~webllm_machine.diagnosis.ScriptLoadError` for web-llm's
+    module, :class:`~webllm_machine.errors.EngineCrashedError` ("the web-llm worker could
+    not start: its script ...") for the worker.
+
     Besides the Engine protocol: :meth:`models`, :meth:`has_model_in_cache`,
-    :meth:`delete_model`, :meth:`webgpu_info`, and :attr:`live_proxies`.
+    :meth:`delete_model`, :meth:`webgpu_info`, :meth:`import_webllm` and
+    :attr:`live_proxies`.
     """
 
     def __init__(
         self,
         webllm: Any = None,
-        worker_url: str = DEFAULT_WORKER_URL,
+        worker_url: str | None = DEFAULT_WORKER_URL,
         *,
+        module_url: str | None = None,
         unload_timeout_s: float = 5.0,
     ) -> None:
-        self._webllm = webllm
+        _check_url("worker_url", worker_url, optional=True)
+        _check_url("module_url", module_url, optional=True)
+        if (
+            isinstance(unload_timeout_s, bool)
+            or not isinstance(unload_timeout_s, int | float)
+            or not unload_timeout_s > 0
+        ):
+            raise InvalidRequestError(
+                f"unload_timeout_s must be a positive number of seconds, got {unload_timeout_s!r}",
+                field="unload_timeout_s",
+            )
+        self._webllm = None if _is_missing(webllm) else webllm
+        #: True once a module object was given or found in ``js_modules``; None: not looked.
+        self._preset: bool | None = True if self._webllm is not None else None
         self.worker_url = worker_url
-        self.unload_timeout_s = unload_timeout_s
+        self.module_url = module_url if module_url is not None else DEFAULT_MODULE_URL
+        self._module_url_given = module_url is not None
+        self.unload_timeout_s = float(unload_timeout_s)
         self._session: _Session | None = None
         self._generation = 0
         self._live_proxies = 0
         self._interrupt_pending = False
         self._prebuilt: list[dict[str, Any]] | None = None
         self._prebuilt_raw: list[dict[str, Any]] | None = None
+        self._prebuilt_json: dict[str, Any] | None = None
 
     # -- introspection -------------------------------------------------------------------
 
@@ -566,43 +363,68 @@ class WebLLMEngine:
         """The current worker (a JS ``Worker``), or ``None``."""
         return None if self._session is None else self._session.worker
 
-    #: web-llm's module URL, relative to the page, for the lazy import (see :attr:`module`).
-    module_url: str = DEFAULT_MODULE_URL
-    _prebuilt_json: dict[str, Any] | None = None
-
     @property
     def module(self) -> Any:
-        """web-llm's module object: the one given; else ``webllm`` from PyScript's
-        ``js_modules`` when the page's config maps it; else a stand-in whose functions
-        import :attr:`module_url` at the first call (one import, shared). The model list
-        and ``modelVersion`` then come from ``webllm_prebuilt.json`` (made by
-        ``make vendor``), so filling a model picker needs no web-llm."""
-        if self._webllm is None:
+        """web-llm's module object once known: the one given, ``webllm`` from PyScript's
+        ``js_modules`` when the page's config maps it, or the one :meth:`import_webllm`
+        imported; else ``None``."""
+        if self._preset is None:
             try:
                 from pyscript.js_modules import webllm  # type: ignore[import-not-found]
             except (ImportError, AttributeError):
-                webllm = run_js(_LAZY_MODULE_JS)(
-                    self.module_url, js.document.baseURI, to_js(list(_LAZY_EXPORTS))
-                )
-            self._webllm = webllm
+                webllm = None
+            self._preset = not _is_missing(webllm)
+            if self._preset:
+                self._webllm = webllm
+        return self._webllm
+
+    async def import_webllm(self) -> Any:
+        """web-llm's module object, imported from :attr:`module_url` at the first call
+        (when :attr:`module` is not known already).
+
+        Raises :class:`~webllm_machine.diagnosis.ScriptLoadError` when the import fails,
+        or when the module lacks web-llm's exports: with the URL, and how its server
+        answered (an error status, no answer, not JavaScript).
+        """
+        bridge = await _load_bridge()  # every caller goes on with the bridge
+        module = self.module
+        if module is not None:
+            return module
+        base = str(js.document.baseURI)
+        result = await bridge.importModule(self.module_url, base, _js(list(_PAGE_EXPORTS)))
+        if not result.ok:
+            url = urljoin(base, self.module_url)
+            probe = await self._probe(url, "js")
+            raise diagnosis.module_error(url, probe, reason=f"{result.name}: {result.message}")
+        if self._webllm is None:  # not imported meanwhile by a concurrent call
+            self._webllm = result.value
         return self._webllm
 
     def _vendored_prebuilt(self) -> dict[str, Any] | None:
-        """``webllm_prebuilt.json`` while :attr:`module` is the lazy stand-in, else None."""
-        if not getattr(self.module, "lazyWebLLM", False):
+        """``webllm_prebuilt.json`` when no module was given or mapped (the app's case) and
+        the file is there (in the app's bundle, not in the wheel); else ``None``."""
+        self.module  # noqa: B018  (looks the module up in js_modules, once)
+        if self._preset:
             return None
         if self._prebuilt_json is None:
-            from pathlib import Path
-
             path = Path(__file__).with_name(PREBUILT_JSON)
-            try:
-                self._prebuilt_json = json.loads(path.read_text())
-            except OSError as exc:
-                raise RuntimeError(
-                    f"{path} is missing: the page maps no web-llm module in js_modules, and "
-                    "the model list comes from this file (made by `make vendor`)"
-                ) from exc
+            if not path.is_file():
+                return None
+            self._prebuilt_json = json.loads(path.read_text(encoding="utf-8"))
         return self._prebuilt_json
+
+    def _prebuilt_source(self) -> dict[str, Any]:
+        vendored = self._vendored_prebuilt()
+        if vendored is not None:
+            return vendored
+        module = self.module
+        if module is None:
+            raise NotReadyError(
+                "web-llm's model list is not known yet: its module is not imported",
+                hint="Await engine.import_webllm() first (a load imports it too), or map "
+                "web-llm's module as `webllm` in PyScript's js_modules.",
+            )
+        return _prebuilt_of(module)
 
     # -- helpers outside the protocol ----------------------------------------------------
 
@@ -612,13 +434,15 @@ class WebLLMEngine:
         Each dict has ``model_id``, ``vram_required_MB`` (float or ``None``),
         ``low_resource_required``, ``required_features`` (list), ``needs_shader_f16``,
         ``model_type`` (``"LLM"``, ``"embedding"`` or ``"VLM"``) and
-        ``context_window_size`` (or ``None``). Whether a model is cached is
-        :meth:`has_model_in_cache`.
+        ``context_window_size`` (or ``None``); see
+        :func:`~webllm_machine.catalog.describe_record`. Whether a model is cached is
+        :meth:`has_model_in_cache`. Raises :class:`~webllm_machine.errors.NotReadyError`
+        when web-llm's list is not known yet (see :meth:`import_webllm`).
         """
         if app_config is not None:
-            return [_describe(r) for r in app_config.get("model_list", ())]
+            return [describe_record(r) for r in app_config.get("model_list", ())]
         if self._prebuilt is None:
-            self._prebuilt = [_describe(r) for r in self._raw_prebuilt()]
+            self._prebuilt = [describe_record(r) for r in self._raw_prebuilt()]
         return [dict(r) for r in self._prebuilt]
 
     def prebuilt_model_list(self) -> list[dict[str, Any]]:
@@ -630,26 +454,20 @@ class WebLLMEngine:
     @property
     def model_version(self) -> str:
         """web-llm's ``modelVersion``: the model libraries it is built for (``v0_2_86/base``)."""
-        vendored = self._vendored_prebuilt()
-        if vendored is not None:
-            return str(vendored.get("modelVersion", ""))
-        return str(_js_bridge().modelVersion(self.module))
+        return str(self._prebuilt_source().get("modelVersion", ""))
 
     def _raw_prebuilt(self) -> list[dict[str, Any]]:
         if self._prebuilt_raw is None:
-            vendored = self._vendored_prebuilt()
-            if vendored is not None:
-                self._prebuilt_raw = list(vendored.get("model_list", []))
-            else:
-                self._prebuilt_raw = json.loads(str(_js_bridge().modelList(self.module)))
-        return self._prebuilt_raw or []
+            self._prebuilt_raw = list(self._prebuilt_source().get("model_list", []))
+        return self._prebuilt_raw
 
     async def has_model_in_cache(
         self, model_id: str, app_config: Mapping[str, Any] | None = None
     ) -> bool:
         """Whether web-llm's cache holds ``model_id``'s weights (``hasModelInCache``)."""
-        args = _js([model_id, *_opt(_with_absolute_urls(app_config))])
-        result = await _js_bridge().call(None, self.module, "hasModelInCache", args)
+        module = await self.import_webllm()
+        args = _js([model_id, *_opt(self._absolute(app_config))])
+        result = await _js_bridge().call(None, module, "hasModelInCache", args)
         return bool(_raise_for(result))
 
     async def delete_model(
@@ -662,8 +480,9 @@ class WebLLMEngine:
         :class:`~webllm_machine.errors.NetworkError`, and then no weights can be cached
         anyway: the wasm and the config are deleted alone.
         """
-        bridge, module = _js_bridge(), self.module
-        args = _js([model_id, *_opt(_with_absolute_urls(app_config))])
+        module = await self.import_webllm()
+        bridge = _js_bridge()
+        args = _js([model_id, *_opt(self._absolute(app_config))])
         try:
             _raise_for(await bridge.call(None, module, "deleteModelAllInfoInCache", args))
         except NetworkError:
@@ -674,7 +493,7 @@ class WebLLMEngine:
         """What the browser offers: ``available``, ``reason`` (why not), ``vendor``,
         ``architecture``, ``description``, ``shader_f16`` and the adapter's ``features``.
         Needs no web-llm."""
-        info = await _js_bridge().gpuInfo()
+        info = await (await _load_bridge()).gpuInfo()
         result: dict[str, Any] = json.loads(str(js.JSON.stringify(info)))
         return result
 
@@ -691,10 +510,12 @@ class WebLLMEngine:
         """Check WebGPU and the model, start the worker, and load ``model_id`` in it.
 
         Raises :class:`WebGPUUnavailableError`, :class:`ModelNotFoundError`,
-        :class:`FeatureUnsupportedError` before any worker starts; then whatever web-llm
-        reports, classified (offline: :class:`~webllm_machine.errors.NetworkError`).
-        When cancelled, or when :meth:`unload` is called meanwhile, the worker is
-        terminated and every proxy destroyed before the error propagates.
+        :class:`FeatureUnsupportedError` before any worker starts, and
+        :class:`~webllm_machine.diagnosis.ScriptLoadError` when web-llm's module cannot
+        be imported; then whatever web-llm reports, classified (offline:
+        :class:`~webllm_machine.errors.NetworkError`). When cancelled, or when
+        :meth:`unload` is called meanwhile, the worker is terminated and every proxy
+        destroyed before the error propagates.
         """
         if self._session is not None:
             await self.unload()
@@ -715,17 +536,16 @@ class WebLLMEngine:
                 field="engine_config.appConfig",
             )
         if app_config is not None:
-            app_config = _with_absolute_urls(app_config)
+            app_config = self._absolute(app_config)
             config["appConfig"] = app_config
 
         # 1. Preflight on the page, before any download: WebGPU, the record, its features.
-        module = self.module
         info = await self.webgpu_info()
         self._check_current(generation, model_id)
-        if not info.get("available"):
-            raise WebGPUUnavailableError(
-                f"WebGPU is not available, so {model_id} cannot run here: {info.get('reason')}"
-            )
+        diagnosis.check_webgpu(info, model_id)
+        if app_config is None and self._vendored_prebuilt() is None:
+            await self.import_webllm()  # the model list comes from the module
+            self._check_current(generation, model_id)
         records = self.models(app_config) if app_config is not None else self.models()
         record = next((r for r in records if r["model_id"] == model_id), None)
         if record is None:
@@ -735,12 +555,12 @@ class WebLLMEngine:
                 "model list.",
                 source_name="ModelNotFoundError",
             )
-        raw = _raw_record(
+        raw = find_record(
             app_config if app_config is not None else {"model_list": self._raw_prebuilt()},
             model_id,
         )
-        custom = raw is not None and self._is_custom(raw)
-        _check_features(record, info, records, custom=custom)
+        custom = raw is not None and is_custom(raw, self._raw_prebuilt())
+        diagnosis.check_features(record, info, records, custom=custom)
 
         # 2. The options as JS values (a bad value fails here, before any worker starts).
         config.pop("initProgressCallback", None)
@@ -753,10 +573,13 @@ class WebLLMEngine:
                 field="engine_config",
             ) from exc
 
-        # 3. The worker, its guard and the progress callback.
+        # 3. web-llm's module on the page, then the worker, its guard and the progress
+        # callback.
+        module = await self.import_webllm()
+        self._check_current(generation, model_id)
         bridge = _js_bridge()
-        worker = bridge.newWorker(self.worker_url, js.document.baseURI)
-        session = _Session(self, worker, bridge.guard(worker))
+        worker = bridge.newWorker(self._worker_src(), js.document.baseURI, self._worker_module())
+        session = _Session(self, worker, bridge.guardWorker(worker))
         self._session = session
         start = time.monotonic()
 
@@ -787,18 +610,7 @@ class WebLLMEngine:
         if not result.ok:
             name, message = str(result.name), str(result.message)
             self._drop(session, name, message)
-            error = classify(name, message)
-            if name in ("LinkError", "CompileError") and raw is not None:
-                # web-llm's message names neither the file nor what it expected.
-                error = ModelLibraryError(
-                    f"the model library {raw.get('model_lib')} cannot be instantiated: {message}",
-                    hint=None if error.hint == error.default_hint else error.hint,
-                    source_name=name,
-                    expected_version=self.model_version,
-                )
-            if custom and raw is not None and app_config is not None:
-                error = await self._diagnose(model_id, raw, app_config, error)
-            raise error
+            raise await self._load_error(name, message, raw, app_config if custom else None)
         session.engine = result.value
         log.info("web-llm loaded %s in %.1f s", model_id, time.monotonic() - start)
 
@@ -870,16 +682,57 @@ class WebLLMEngine:
 
     # -- internals -----------------------------------------------------------------------
 
-    def _is_custom(self, raw: Mapping[str, Any]) -> bool:
-        """True for a record that is not one of web-llm's prebuilt ones (by id and URLs)."""
-        model_id = raw.get("model_id")
-        for prebuilt in self._raw_prebuilt():
-            if prebuilt.get("model_id") == model_id:
-                return bool(
-                    prebuilt.get("model") != raw.get("model")
-                    or prebuilt.get("model_lib") != raw.get("model_lib")
-                )
-        return True
+    def _absolute(self, app_config: Mapping[str, Any] | None) -> Any:
+        """``app_config`` with its records' relative URLs resolved against the page."""
+        if app_config is None:
+            return None
+        return with_absolute_urls(app_config, str(js.document.baseURI))
+
+    def _worker_src(self) -> str:
+        """The worker script's URL: ``worker_url``, or a blob: URL of the packaged one."""
+        return _blob_url(WORKER_JS) if self.worker_url is None else self.worker_url
+
+    def _worker_module(self) -> str | None:
+        """The absolute URL of web-llm's module for the worker, or ``None``: the worker
+        script's own default, beside it (only for a worker from ``worker_url``)."""
+        if self._module_url_given or self.worker_url is None:
+            return urljoin(str(js.document.baseURI), self.module_url)
+        return None
+
+    async def _probe(self, url: str, expect: str) -> dict[str, Any]:
+        """Fetch ``url`` from the page and describe the answer (see the bridge's probe)."""
+        answer = await _js_bridge().probe(url, expect, int(PROBE_TIMEOUT_S * 1000))
+        probe: dict[str, Any] = json.loads(str(js.JSON.stringify(answer)))
+        return probe
+
+    async def _load_error(
+        self,
+        name: str,
+        message: str,
+        raw: Mapping[str, Any] | None,
+        custom_app_config: Mapping[str, Any] | None,
+    ) -> WebLLMError:
+        """The typed error for a load that the worker failed (``name``, ``message``)."""
+        if name == "WorkerStartError":  # the browser says no more: ask the server
+            if self.worker_url is None:
+                return diagnosis.worker_error(WORKER_JS, None)
+            url = urljoin(str(js.document.baseURI), self.worker_url)
+            return diagnosis.worker_error(url, await self._probe(url, "js"))
+        if name == "ScriptLoadError":  # the worker could not import web-llm's module
+            url = self._worker_module() or urljoin(
+                urljoin(str(js.document.baseURI), str(self.worker_url)), WORKER_DEFAULT_MODULE
+            )
+            return diagnosis.module_error(url, await self._probe(url, "js"), reason=message)
+        error = diagnosis.library_error(
+            name,
+            message,
+            classify(name, message),
+            model_lib=None if raw is None else raw.get("model_lib"),
+            expected_version=self.model_version,
+        )
+        if custom_app_config is not None and raw is not None:
+            error = await self._diagnose(str(raw.get("model_id")), raw, custom_app_config, error)
+        return error
 
     async def _diagnose(
         self,
@@ -890,37 +743,26 @@ class WebLLMEngine:
     ) -> WebLLMError:
         """Pin a custom model's failed load on the file at fault, when web-llm did not.
 
-        Fetches the model's files again from the page, in the order web-llm reads them,
-        and returns the error the first bad answer stands for (or ``error``). Files that
-        web-llm cached although they are bad (an HTML page for the config, a library that
-        does not link) are deleted from its cache, so that a retry downloads them again.
+        Fetches the model's files again from the page, in the order web-llm reads them
+        (:func:`~webllm_machine.diagnosis.probe_plan`), and returns the error the first bad
+        answer stands for (or ``error``). Files that web-llm cached although they are bad
+        (an HTML page for the config, a library that does not link) are deleted from its
+        cache (:func:`~webllm_machine.diagnosis.stale_cache_helpers`), so that a retry
+        downloads them again.
         """
         version = self.model_version
-        if isinstance(error, NetworkError | ModelFilesError):  # the file is not named
-            base = _weights_base(str(raw.get("model", "")))
-            checks = (
-                ("config", urljoin(base, "mlc-chat-config.json"), "json"),
-                ("library", str(raw.get("model_lib", "")), "wasm"),
-                ("tensor_cache", urljoin(base, "tensor-cache.json"), "json"),
-            )
-            bridge = _js_bridge()
-            for file, url, expect in checks:
-                answer = await bridge.probe(url, expect, int(PROBE_TIMEOUT_S * 1000))
-                probe = json.loads(str(js.JSON.stringify(answer)))
-                probe["file"] = file
+        if diagnosis.needs_probes(error):
+            for file, url, expect in diagnosis.probe_plan(raw):
+                probe = {**await self._probe(url, expect), "file": file}
                 found = classify_probe(probe, expected_version=version)
                 if found is not None:
                     log.info("loading %s failed on %s: %s", model_id, file, probe)
                     error = found
                     break
-        helpers = []
-        if isinstance(error, ModelFilesError):
-            helpers.append("deleteChatConfigInCache")
-        if isinstance(error, ModelLibraryError):
-            helpers.append("deleteModelWasmInCache")
-        for helper in helpers:
+        module = await self.import_webllm()
+        for helper in diagnosis.stale_cache_helpers(error):
             args = _js([model_id, dict(app_config)])
-            result = await _js_bridge().call(None, self.module, helper, args)
+            result = await _js_bridge().call(None, module, helper, args)
             if not result.ok:
                 log.warning("%s(%s) failed: %s", helper, model_id, result.message)
         return error
@@ -977,102 +819,3 @@ class WebLLMEngine:
             log.exception("destroying a proxy failed")
             return
         self._live_proxies -= 1
-
-
-def _describe(record: Mapping[str, Any]) -> dict[str, Any]:
-    overrides = record.get("overrides") or {}
-    out: dict[str, Any] = {
-        "model_id": str(record.get("model_id", "")),
-        "vram_required_MB": record.get("vram_required_MB"),
-        "low_resource_required": bool(record.get("low_resource_required", False)),
-        "required_features": list(record.get("required_features") or ()),
-        "model_type": _MODEL_TYPES.get(record.get("model_type") or 0, "LLM"),
-        "context_window_size": overrides.get("context_window_size"),
-    }
-    out["needs_shader_f16"] = _needs_shader_f16(out)
-    return out
-
-
-def _opt(app_config: Mapping[str, Any] | None) -> list[Any]:
-    return [] if app_config is None else [dict(app_config)]
-
-
-def _weights_base(model_url: str) -> str:
-    """Where web-llm reads a model's weights from (its ``cleanModelUrl``): the URL with a
-    trailing slash, plus ``resolve/main/`` unless it has ``/resolve/<revision>/`` already."""
-    url = model_url if model_url.endswith("/") else model_url + "/"
-    return url if _RESOLVED.search(url) else url + "resolve/main/"
-
-
-def _with_absolute_urls(app_config: Mapping[str, Any] | None) -> Any:
-    """``app_config`` with the records' relative ``model``/``model_lib`` URLs made absolute
-    against the page (``document.baseURI``): web-llm's ``new URL(model)`` fails on a
-    relative URL, and it resolves ``model_lib`` against the worker's origin, not the page."""
-    if app_config is None:
-        return None
-    base = str(js.document.baseURI)
-    records = []
-    for record in app_config.get("model_list") or ():
-        if not isinstance(record, Mapping):  # web-llm will say what is wrong with it
-            records.append(record)
-            continue
-        record = dict(record)
-        for key in ("model", "model_lib"):
-            value = record.get(key)
-            if isinstance(value, str) and value and not urlsplit(value).scheme:
-                record[key] = urljoin(base, value)
-        records.append(record)
-    return {**app_config, "model_list": records}
-
-
-def _raw_record(app_config: Mapping[str, Any], model_id: str) -> dict[str, Any] | None:
-    for record in app_config.get("model_list") or ():
-        if isinstance(record, Mapping) and record.get("model_id") == model_id:
-            return dict(record)
-    return None
-
-
-def _needs_shader_f16(record: Mapping[str, Any]) -> bool:
-    """True if the model needs WebGPU's shader-f16: declared in ``required_features``, or
-    an f16 build (``q4f16_1``, ``q0f16``...), since web-llm does not declare it for all."""
-    features: Iterable[str] = record.get("required_features") or ()
-    return "shader-f16" in features or bool(_F16_ID.search(str(record.get("model_id", ""))))
-
-
-def _check_features(
-    record: Mapping[str, Any],
-    info: Mapping[str, Any],
-    records: list[dict[str, Any]],
-    *,
-    custom: bool = False,
-) -> None:
-    model_id = str(record["model_id"])
-    if _needs_shader_f16(record) and not info.get("shader_f16"):
-        alternative = _F16_ID.sub(lambda m: m.group(0)[:-3] + "f32", model_id)
-        known = {str(r["model_id"]) for r in records}
-        hint = None
-        if alternative != model_id and alternative in known:
-            hint = (
-                "This browser's GPU does not offer the WebGPU feature shader-f16. "
-                f"Pick the q4f32 variant instead: {alternative}."
-            )
-        elif custom:
-            hint = (
-                "This browser's GPU does not offer the WebGPU feature shader-f16, which "
-                "this custom model needs (an f16 build). Compile it with a q4f32 "
-                "quantization (q4f32_1), or use a browser and GPU with shader-f16."
-            )
-        raise FeatureUnsupportedError(
-            f"{model_id} needs the WebGPU feature shader-f16, which this browser's GPU "
-            "adapter does not offer.",
-            hint=hint,
-            source_name="ShaderF16SupportError",
-        )
-    adapter_features = set(info.get("features") or ())
-    for feature in record.get("required_features") or ():
-        if feature != "shader-f16" and feature not in adapter_features:
-            raise classify(
-                "FeatureSupportError",
-                f"This model requires feature {feature}, which is not yet supported by "
-                "this browser.",
-            )

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import js  # type: ignore[import-not-found]
-from pyodide.ffi import create_proxy  # type: ignore[import-not-found]
+from pyodide.ffi import create_proxy, jsnull, to_js  # type: ignore[import-not-found]
 
 from webllm_machine import LoadProgress, Snapshot, WebLLMClient, WebLLMError
 from webllm_machine.webllm_engine import WebLLMEngine
@@ -34,6 +34,9 @@ def error_info(exc: BaseException) -> dict[str, Any]:
         info.update(
             kind=exc.kind, hint=exc.hint, source_name=exc.source_name, recoverable=exc.recoverable
         )
+    for name in ("field", "url"):
+        if hasattr(exc, name):
+            info[name] = getattr(exc, name)
     return info
 
 
@@ -333,6 +336,67 @@ async def bad_options(model_id: str) -> Any:
     return {**results, "engine": engine_info()}
 
 
+DEFAULT = "default"
+
+
+async def load_with(
+    model_id: str,
+    worker_url: str | None = DEFAULT,
+    module_url: str | None = None,
+    chat_text: str | None = None,
+    timeout_s: float = 20,
+) -> Any:
+    """The engine alone, made with ``worker_url`` (``"default"``: the harness's, ``None``:
+    the packaged worker) and ``module_url``: load ``model_id``; with ``chat_text``, stream
+    one reply; unload."""
+    global engine
+    engine = WebLLMEngine(
+        worker_url=WORKER_URL if worker_url == DEFAULT else worker_url, module_url=module_url
+    )
+    loaded = await outcome(engine.load(model_id), timeout_s)
+    text = None
+    if loaded["ok"] and chat_text is not None:
+        request = {"messages": [{"role": "user", "content": chat_text}], "stream": True}
+        chunks = [c async for c in engine.stream(request)]
+        text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"])
+    info_loaded = engine_info()
+    await engine.unload()
+    return {"load": loaded, "text": text, "loaded": info_loaded, "engine": engine_info()}
+
+
+async def bad_arguments() -> Any:
+    """WebLLMEngine(...) with arguments that are not URLs (or not a timeout)."""
+    results = {}
+    for name, kwargs in (
+        ("empty_worker_url", {"worker_url": ""}),
+        ("worker_url_not_str", {"worker_url": 42}),
+        ("module_url_blank", {"module_url": "  "}),
+        ("timeout", {"unload_timeout_s": 0}),
+    ):
+        try:
+            WebLLMEngine(**kwargs)
+            results[name] = {"ok": True}
+        except BaseException as exc:  # reported to the test
+            results[name] = {"ok": False, "error": error_info(exc)}
+    return results
+
+
+async def null_module() -> Any:
+    """A module object whose prebuiltAppConfig and modelVersion are JS null, and a module
+    given as JS null (jsnull): the FFI's null is not mistaken for a value."""
+    fake = to_js(
+        {"prebuiltAppConfig": jsnull, "modelVersion": jsnull},
+        dict_converter=js.Object.fromEntries,
+    )
+    eng = WebLLMEngine(webllm=fake, worker_url=WORKER_URL)
+    given_null = WebLLMEngine(webllm=jsnull, worker_url=WORKER_URL)
+    return {
+        "models": eng.models(),
+        "model_version": eng.model_version,
+        "null_is_none": given_null._webllm is None,
+    }
+
+
 async def _stream_once(eng: WebLLMEngine) -> None:
     async for _ in eng.stream({"messages": [{"role": "user", "content": "Hi"}]}):
         pass
@@ -355,6 +419,9 @@ SCENARIOS: dict[str, Callable[..., Awaitable[Any]]] = {
         engine_direct,
         unload_during_load,
         bad_options,
+        load_with,
+        bad_arguments,
+        null_module,
     )
 }
 
