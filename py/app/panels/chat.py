@@ -73,9 +73,7 @@ class ChatView:
         self._latest: Any = None
         self._frame_pending = False
         self.template = document.getElementById("message-template").content.firstElementChild
-        self.call_template = document.getElementById(
-            "tool-call-template"
-        ).content.firstElementChild
+        self.call_template = document.getElementById("tool-call-template").content.firstElementChild
         self._frame = create_proxy(self._on_frame)  # requestAnimationFrame's, kept for good
 
     # -- whole conversations ----------------------------------------------------------------
@@ -242,9 +240,7 @@ class ChatView:
         line.querySelector(".tool-call-line").textContent = call_line(entry)
         arguments = json.dumps(entry.get("arguments") or {}, indent=2, ensure_ascii=False)
         line.querySelector(".tool-call-arguments").textContent = arguments
-        line.querySelector(".tool-call-outcome-label").textContent = (
-            "Error" if failed else "Result"
-        )
+        line.querySelector(".tool-call-outcome-label").textContent = "Error" if failed else "Result"
         line.querySelector(".tool-call-outcome").textContent = str(
             entry.get("error") if failed else entry.get("result", "")
         )
