@@ -130,7 +130,7 @@ _CONVERSION = re.compile(
     r"(-?\d+(?:\.\d+)?)\s*(mm|cm|km|m|in|ft|yd|mi|mg|kg|g|oz|lb|C|F|K)\b.*?\b(?:in|to|into)\s+"
     r"(mm|cm|km|m|in|ft|yd|mi|mg|kg|g|oz|lb|C|F|K)\b"
 )
-_QUOTED = re.compile("[\'\"\u201c\u2018]([^\'\"\u201d\u2019]+)[\'\"\u201d\u2019]")
+_QUOTED = re.compile("['\"\u201c\u2018]([^'\"\u201d\u2019]+)['\"\u201d\u2019]")
 
 
 def _tool_step(branches: Sequence[Mapping[str, Any]], messages: Sequence[Any]) -> dict[str, Any]:
