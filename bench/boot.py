@@ -40,6 +40,7 @@ from common import (
     RESULTS,
     HarnessError,
     median,
+    new_context,
     row,
     run_harness,
     summarize_cpu_profile,
@@ -47,7 +48,6 @@ from common import (
 from helpers import (
     PYTHON_READY,
     StaticServer,
-    same_origin,
 )
 from playwright.sync_api import Browser, BrowserContext, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
@@ -111,19 +111,15 @@ DONE = (
 
 
 def _new_context(
-    browser: Browser, server: StaticServer, seen: list[str], *, service_workers: bool = True
+    browser: Browser, server: StaticServer, off: list[str], *, service_workers: bool = True
 ) -> BrowserContext:
-    # Service workers allowed: the app's offline shell is part of what is measured.
-    context = browser.new_context(
-        base_url=server.origin, service_workers="allow" if service_workers else "block"
-    )
+    """common.new_context, recording only (the HTTP cache stays on), with the boot probe."""
+    context = new_context(browser, server, off, service_workers=service_workers, record_only=True)
     if service_workers:
         # The app keeps its offline shell off under automation (navigator.webdriver) unless
         # asked: a user's browser has it, so the benchmark asks.
         context.add_init_script('globalThis.__appShell = "on";')
     context.add_init_script(PROBE)
-    # Record only: page.route would disable the HTTP cache and spoil the warm numbers.
-    context.on("request", lambda r: seen.append(r.url))
     return context
 
 
@@ -243,10 +239,10 @@ def profile_boot(browser: Browser, server: StaticServer) -> dict[str, Any]:
     """One cold boot of each page under Chrome's CPU profiler: self time by script, the main
     thread's counters, long tasks and the resources' timeline, to see where the app's extra
     boot time goes."""
-    seen: list[str] = []
+    off_origin: list[str] = []
     out: dict[str, Any] = {}
     for name, path in PAGES.items():
-        context = _new_context(browser, server, seen)
+        context = _new_context(browser, server, off_origin)
         page = context.new_page()
         page.goto("/bench/bare.toml")  # same origin: the profiler survives the navigation
         cdp = context.new_cdp_session(page)
@@ -301,7 +297,7 @@ def measure(
     modes: tuple[str, ...] = ("cold", "warm"),
     profile: bool = False,
 ) -> dict[str, Any]:
-    seen: list[str] = []
+    off_origin: list[str] = []
     names = list(PAGES)
     samples: dict[str, dict[str, list[dict[str, float] | None]]] = {
         name: {"cold": [], "warm": []} for name in names
@@ -316,7 +312,7 @@ def measure(
     # Cold: a fresh context (empty cache and storage) per sample.
     for i in range(runs if "cold" in modes else 0):
         for name in names:
-            context = _new_context(browser, server, seen)
+            context = _new_context(browser, server, off_origin)
             page = context.new_page()
             cpu = _CpuClock(context, page)
             cpu.start()
@@ -335,7 +331,7 @@ def measure(
     warm_names = [*names, NO_SW] if "warm" in modes else []
     samples[NO_SW] = {"warm": []}
     for name in warm_names:
-        context = _new_context(browser, server, seen, service_workers=name != NO_SW)
+        context = _new_context(browser, server, off_origin, service_workers=name != NO_SW)
         contexts.append(context)
         page = context.new_page()
         page.goto(PAGES.get(name, PAGES["app"]), wait_until="commit")
@@ -353,7 +349,7 @@ def measure(
     for context in contexts:
         context.close()
 
-    off = sorted({u for u in seen if not same_origin(u, server.origin)})
+    off = sorted(set(off_origin))
     if off:
         raise HarnessError(f"requests left {server.origin}: {off}")
 

@@ -74,16 +74,31 @@ def launch(pw: Playwright, *, memory: bool = False) -> Browser:
 
 
 def new_context(
-    browser: Browser, server: StaticServer, off_origin: list[str], *, service_workers: bool = False
+    browser: Browser,
+    server: StaticServer,
+    off_origin: list[str],
+    *,
+    service_workers: bool = False,
+    record_only: bool = False,
 ) -> BrowserContext:
-    """A context on ``server``; any request that would leave it is aborted and recorded.
+    """The page context of every harness: on ``server``; any request that would leave it is
+    aborted and recorded in ``off_origin``.
 
     Service workers are blocked unless asked for: the app's offline shell (sw.js) would
     serve web-llm's module from its cache, past ``page.route``, and the double would not
-    replace it."""
+    replace it. ``record_only``: requests off the origin are recorded, not routed (a route
+    disables Chromium's HTTP cache, which a warm boot measures)."""
     context = browser.new_context(
         base_url=server.origin, service_workers="allow" if service_workers else "block"
     )
+    if record_only:
+
+        def record(request: Any) -> None:
+            if not same_origin(request.url, server.origin):
+                off_origin.append(request.url)
+
+        context.on("request", record)
+        return context
 
     def block(route: Any) -> None:
         off_origin.append(route.request.url)

@@ -35,15 +35,19 @@ scenario tests with :class:`~webllm_machine.testing.ScriptedEngine`:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from app.logic.builtin_tools import BUILTIN_TOOLS, answer_so_far, call_entry
 from app.logic.conversations import ConversationStore, for_model
 from app.logic.settings import ChatSettings
 from app.logic.stats import format_stats
-from webllm_machine import BusyError, Tool, WebLLMClient, WebLLMError
+from webllm_machine import BusyError, WebLLMClient, WebLLMError
 from webllm_machine.machine import REFUSALS
+
+if TYPE_CHECKING:
+    from webllm_machine.tools import Tool
 
 __all__ = ["ChatController", "ChatView", "RecordingView"]
 
@@ -106,30 +110,33 @@ def _ignore(_error: WebLLMError) -> None:
     return None
 
 
-class _Watched(Tool):
-    """A tool whose calls are told to ``seen`` as they end (result or error), so that the
-    page shows them at once, and a run that fails later still keeps them."""
+def _watched(fn: Callable[..., Any], seen: Callable[[dict[str, Any]], None]) -> Tool:
+    """``fn`` as a tool whose calls are told to ``seen`` as they end (result or error), so
+    that the page shows them at once, and a run that fails later still keeps them.
+    (``webllm_machine.tools`` is imported here, at the first tool run: not at start-up.)"""
+    return _watched_class()(fn, seen)
 
-    def __init__(self, fn: Callable[..., Any], seen: Callable[[dict[str, Any]], None]) -> None:
-        super().__init__(fn)
-        self._seen = seen
 
-    async def call(self, arguments: Mapping[str, Any]) -> Any:
-        try:
-            value = await super().call(arguments)
-        except Exception as exc:
-            self._seen(
-                call_entry(
-                    {
-                        "name": self.name,
-                        "arguments": arguments,
-                        "error": f"{type(exc).__name__}: {exc}",
-                    }
-                )
-            )
-            raise
-        self._seen(call_entry({"name": self.name, "arguments": arguments, "result": value}))
-        return value
+@functools.cache
+def _watched_class() -> Callable[[Callable[..., Any], Callable[[dict[str, Any]], None]], Tool]:
+    from webllm_machine.tools import Tool
+
+    class Watched(Tool):
+        def __init__(self, fn: Callable[..., Any], seen: Callable[[dict[str, Any]], None]) -> None:
+            super().__init__(fn)
+            self._seen = seen
+
+        async def call(self, arguments: Mapping[str, Any]) -> Any:
+            try:
+                value = await super().call(arguments)
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                self._seen(call_entry({"name": self.name, "arguments": arguments, "error": error}))
+                raise
+            self._seen(call_entry({"name": self.name, "arguments": arguments, "result": value}))
+            return value
+
+    return Watched
 
 
 def _nothing() -> None:
@@ -290,7 +297,7 @@ class ChatController:
             seen.append(entry)
             self.view.tool_call(entry)
 
-        tools = [_Watched(fn, on_call) for fn in BUILTIN_TOOLS]
+        tools = [_watched(fn, on_call) for fn in BUILTIN_TOOLS]
         reply: dict[str, Any] = {"role": "assistant", "content": ""}
         self._tools_running = True
         try:

@@ -5,6 +5,9 @@
 ('idle', 'loading', 'ready', 'chatting', 'error', 'tearingDown')
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .catalog import ModelRecord
 from .client import WebLLMClient
 from .engine import Engine, EngineError, LoadProgress
@@ -32,9 +35,34 @@ from .errors import (
 from .flow import ChatFlow
 from .machine import EVENTS, WebLLMMachine
 from .messages import ChatMessage, ChatOptions
-from .schema import ResponseFormat, json_schema, response_format
 from .snapshot import STATES, ChatResult, Context, ErrorInfo, Snapshot, Usage
-from .tools import FUNCTION_CALLING_MODELS, Tool, ToolCall, ToolMode, ToolRun
+
+if TYPE_CHECKING:
+    from .schema import ResponseFormat, json_schema, response_format
+    from .tools import FUNCTION_CALLING_MODELS, Tool, ToolCall, ToolMode, ToolRun
+
+#: Imported at their first use (``from webllm_machine import Tool`` works as usual): the
+#: schema and tool modules stay out of a page's start-up until typed replies or tools are used.
+_LAZY = {
+    "ResponseFormat": "schema",
+    "json_schema": "schema",
+    "response_format": "schema",
+    "FUNCTION_CALLING_MODELS": "tools",
+    "Tool": "tools",
+    "ToolCall": "tools",
+    "ToolMode": "tools",
+    "ToolRun": "tools",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'webllm_machine' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __version__ = "0.1.0"
 

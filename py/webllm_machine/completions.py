@@ -25,13 +25,15 @@ import itertools
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .errors import InvalidRequestError
 from .flow import ChatFlow
 from .machine import ChatRequest
 from .snapshot import ChatResult, Usage
-from .tools import Tool, ToolMode, ToolRun, run_tools
+
+if TYPE_CHECKING:  # imported at the first run_tools (start-up stays light)
+    from .tools import Tool, ToolMode, ToolRun
 
 __all__ = [
     "Chat",
@@ -247,6 +249,8 @@ class Completions:
             raise InvalidRequestError(
                 f"model {model!r} is not the loaded model ({loaded!r})", field="model"
             )
+        from .tools import run_tools
+
         return await run_tools(
             self.flow, messages, tools, max_steps=max_steps, mode=mode, options=options
         )

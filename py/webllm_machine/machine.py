@@ -44,7 +44,7 @@ import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from statemachine import Event, State, StateChart
 
@@ -56,7 +56,9 @@ from .errors import (
     WebLLMError,
 )
 from .messages import ChatMessage
-from .schema import ResponseFormat
+
+if TYPE_CHECKING:  # only requests with a response_format carry one
+    from .schema import ResponseFormat
 from .snapshot import ChatResult, Context, ErrorInfo, Snapshot, StreamedText, Usage, _Parts
 
 __all__ = ["EVENTS", "REFUSALS", "ChatRequest", "LoadRequest", "WebLLMMachine"]

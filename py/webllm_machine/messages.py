@@ -15,14 +15,15 @@ webllm_machine.errors.InvalidRequestError: unknown option 'temprature' (did you 
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import InvalidRequestError
-from .schema import ResponseFormat, response_format
+
+if TYPE_CHECKING:  # imported when a request has a response_format (start-up stays light)
+    from .schema import ResponseFormat
 
 __all__ = [
     "ROLES",
@@ -192,6 +193,8 @@ def normalize_request_options(options: object) -> tuple[dict[str, Any], Response
             continue
         name = _CAMEL.get(key, key)
         if name not in _OPTION_NAMES:
+            import difflib  # only for this message: kept out of start-up
+
             close = difflib.get_close_matches(name, [*_OPTION_NAMES, *_CAMEL], n=1)
             suggestion = f" (did you mean {close[0]!r}?)" if close else ""
             raise _fail(key, f"unknown option {key!r}{suggestion}")
@@ -200,6 +203,8 @@ def normalize_request_options(options: object) -> tuple[dict[str, Any], Response
         if value is None:
             continue
         if name == "response_format":
+            from .schema import response_format
+
             fmt = response_format(value, field=key)
             result[name] = fmt.request
             continue

@@ -25,7 +25,6 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any
 
 from .engine import EngineError, LoadProgress, ProgressCallback
-from .tools import FUNCTION_CALLING_MODELS
 
 __all__ = ["ScriptedEngine", "tokenize"]
 
@@ -220,6 +219,8 @@ class ScriptedEngine:
 
     def _check_tools(self, request: Mapping[str, Any]) -> None:
         """web-llm's own refusals for ``tools`` (its ``postInitAndCheckFields``)."""
+        from .tools import FUNCTION_CALLING_MODELS  # only requests with tools need it
+
         if self.loaded_model not in FUNCTION_CALLING_MODELS:
             raise EngineError(
                 "UnsupportedModelIdError",

@@ -86,6 +86,7 @@ def test_the_tools_switch_end_to_end(page: Page, page_log: PageLog) -> None:
     )
 
     # Off again: the next reply is a plain one, and the switch stays off after a reload.
+    page.evaluate("globalThis.__webllmDouble.repliesServed = 3")  # the reload reset it
     load_model(page)
     page.locator("#tools-switch").uncheck()
     ask(page, "And now without tools")

@@ -41,12 +41,17 @@ def run(page: Page, code: str) -> str:
 def test_the_editor_loads_only_when_the_panel_opens(page: Page, page_log: PageLog) -> None:
     open_app(page, {"reply": "ok"})
     page.wait_for_timeout(500)  # after "ready": whatever the app loads on its own
-    editor_files = [u for u in page_log.requests if "py-editor" in u or "codemirror" in u]
+    ours = ("/static/js/py-editor.js", "/static/vendor/codemirror/")
+    editor_files = [u for u in page_log.requests if any(part in u for part in ours)]
     assert editor_files == []
     open_console(page)
     assert any(u.endswith("/static/js/py-editor.js") for u in page_log.requests)
     assert any(u.endswith("/static/vendor/codemirror/codemirror.mjs") for u in page_log.requests)
-    # Typing into the editor edits the code, with Python highlighting.
+    # #py-editor takes the focus; typing edits the code, with Python highlighting.
+    page.focus("#py-editor")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("answer = 6 * 7")
+    expect(page.locator(EDITOR)).to_have_text("answer = 6 * 7")
     write_code(page, "answer = 6 * 7\nanswer")
     expect(page.locator(EDITOR)).to_contain_text("answer = 6 * 7")
     assert page.locator("#py-editor .cm-line span").count() > 0

@@ -140,6 +140,8 @@ def test_the_loaded_model_is_not_deleted(page: Page, page_log: PageLog) -> None:
     page.click("#unload-button")
     expect(page.locator("#app")).to_have_attribute("data-state", "idle")
     delete.click()
+    expect(delete).to_have_text("Delete: sure?")  # unloaded: the usual confirmation
+    delete.click()
     expect(row(page, QWEN)).to_have_count(0)
     expect(page.locator("#storage-empty")).to_have_text("No model is downloaded yet.")
     calls = page.evaluate("globalThis.__webllmDouble.calls")

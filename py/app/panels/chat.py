@@ -16,6 +16,7 @@ whole result or error inside), as they are made and again when the reply is save
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -369,11 +370,15 @@ def mount(ctx: AppContext) -> ChatPanel:
     async def on_send(_event: Any) -> None:
         await send()
 
+    sending: set[asyncio.Task[None]] = set()
+
     @when("keydown", "#prompt")
-    async def on_key(event: Any) -> None:
+    def on_key(event: Any) -> None:  # synchronous: preventDefault before Enter adds a newline
         if event.key == "Enter" and not event.shiftKey and not event.isComposing:
             event.preventDefault()
-            await send()
+            task = asyncio.ensure_future(send())
+            sending.add(task)
+            task.add_done_callback(sending.discard)
 
     @when("change", "#tools-switch")
     def on_tools_switch(_event: Any) -> None:

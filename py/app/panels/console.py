@@ -67,6 +67,13 @@ class ConsolePanel:
             log.warning("the code editor did not load: %s", error)
             self._textarea(text)
         self.host.dataset.editor = "codemirror" if self.editor is not None else "textarea"
+        self.host.tabIndex = -1  # #py-editor itself takes the focus, and hands it on
+
+        @when("focus", self.host)
+        def on_focus(event: Any) -> None:
+            if event.target == self.host:
+                self.focus()
+
         self.run_button.disabled = False
         self._opening = False
 
@@ -94,6 +101,12 @@ class ConsolePanel:
         if self.editor is not None:
             return str(self.editor.getText())
         return str(self.textarea.value) if self.textarea is not None else ""
+
+    def focus(self) -> None:
+        if self.editor is not None:
+            self.editor.focus()
+        elif self.textarea is not None:
+            self.textarea.focus()
 
     def set_code(self, text: str) -> None:
         if self.editor is not None:
