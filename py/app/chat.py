@@ -11,7 +11,11 @@ scenario tests with :class:`~webllm_machine.testing.ScriptedEngine`:
 - Regenerate replaces the last reply, and keeps the question;
 - the conversation goes to the model as a stateless ``chat.completions.create`` with the
   whole history (and the system prompt of the settings), so switching conversations or
-  reloading never has to rebuild the machine's own history.
+  reloading never has to rebuild the machine's own history;
+- with the "Python tools" switch on (:attr:`ChatController.use_tools`), the reply comes
+  from ``chat.completions.run_tools`` with the built-in tools
+  (:mod:`app.logic.builtin_tools`): each call is shown as it is made and saved with the
+  reply (``calls``); a stopped or failed run keeps its calls and its partial answer.
 
 >>> import asyncio
 >>> from webllm_machine import WebLLMClient
@@ -31,14 +35,19 @@ scenario tests with :class:`~webllm_machine.testing.ScriptedEngine`:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from app.logic.builtin_tools import BUILTIN_TOOLS, answer_so_far, call_entry
 from app.logic.conversations import ConversationStore, for_model
 from app.logic.settings import ChatSettings
 from app.logic.stats import format_stats
-from webllm_machine import WebLLMClient, WebLLMError
+from webllm_machine import BusyError, WebLLMClient, WebLLMError
 from webllm_machine.machine import REFUSALS
+
+if TYPE_CHECKING:
+    from webllm_machine.tools import Tool
 
 __all__ = ["ChatController", "ChatView", "RecordingView"]
 
@@ -46,19 +55,23 @@ __all__ = ["ChatController", "ChatView", "RecordingView"]
 class ChatView(Protocol):
     """What the controller asks of the page's conversation view."""
 
-    def add(self, message: Mapping[str, str]) -> Any:
+    def add(self, message: Mapping[str, Any]) -> Any:
         """Show one finished message."""
 
-    def begin_reply(self) -> None:
-        """Open the bubble the reply streams into."""
+    def begin_reply(self, *, tools: bool = False) -> None:
+        """Open the bubble the reply streams into (``tools``: a tool run, whose steps
+        stream as JSON: only the answer in them is shown)."""
 
-    def finish(self, message: Mapping[str, str]) -> None:
+    def tool_call(self, entry: Mapping[str, Any]) -> None:
+        """A tool was called during the reply (:func:`app.logic.builtin_tools.call_entry`)."""
+
+    def finish(self, message: Mapping[str, Any]) -> None:
         """The reply has ended (whole, stopped or failed): show it with its notes."""
 
     def drop_last_reply(self) -> None:
         """Remove the last finished reply (it is being regenerated)."""
 
-    def show(self, messages: Sequence[Mapping[str, str]]) -> None:
+    def show(self, messages: Sequence[Mapping[str, Any]]) -> None:
         """Show a whole conversation afresh."""
 
 
@@ -67,16 +80,19 @@ class RecordingView:
 
     def __init__(self) -> None:
         self.events: list[tuple[str, Any]] = []
-        self.shown: list[dict[str, str]] = []
+        self.shown: list[dict[str, Any]] = []
 
-    def add(self, message: Mapping[str, str]) -> None:
+    def add(self, message: Mapping[str, Any]) -> None:
         self.events.append(("add", dict(message)))
         self.shown.append(dict(message))
 
-    def begin_reply(self) -> None:
-        self.events.append(("begin_reply", None))
+    def begin_reply(self, *, tools: bool = False) -> None:
+        self.events.append(("begin_reply", {"tools": True} if tools else None))
 
-    def finish(self, message: Mapping[str, str]) -> None:
+    def tool_call(self, entry: Mapping[str, Any]) -> None:
+        self.events.append(("tool_call", dict(entry)))
+
+    def finish(self, message: Mapping[str, Any]) -> None:
         self.events.append(("finish", dict(message)))
         self.shown.append(dict(message))
 
@@ -85,13 +101,42 @@ class RecordingView:
         if self.shown and self.shown[-1]["role"] == "assistant":
             self.shown.pop()
 
-    def show(self, messages: Sequence[Mapping[str, str]]) -> None:
+    def show(self, messages: Sequence[Mapping[str, Any]]) -> None:
         self.events.append(("show", [dict(m) for m in messages]))
         self.shown = [dict(m) for m in messages if m["role"] != "system"]
 
 
 def _ignore(_error: WebLLMError) -> None:
     return None
+
+
+def _watched(fn: Callable[..., Any], seen: Callable[[dict[str, Any]], None]) -> Tool:
+    """``fn`` as a tool whose calls are told to ``seen`` as they end (result or error), so
+    that the page shows them at once, and a run that fails later still keeps them.
+    (``webllm_machine.tools`` is imported here, at the first tool run: not at start-up.)"""
+    return _watched_class()(fn, seen)
+
+
+@functools.cache
+def _watched_class() -> Callable[[Callable[..., Any], Callable[[dict[str, Any]], None]], Tool]:
+    from webllm_machine.tools import Tool
+
+    class Watched(Tool):
+        def __init__(self, fn: Callable[..., Any], seen: Callable[[dict[str, Any]], None]) -> None:
+            super().__init__(fn)
+            self._seen = seen
+
+        async def call(self, arguments: Mapping[str, Any]) -> Any:
+            try:
+                value = await super().call(arguments)
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                self._seen(call_entry({"name": self.name, "arguments": arguments, "error": error}))
+                raise
+            self._seen(call_entry({"name": self.name, "arguments": arguments, "result": value}))
+            return value
+
+    return Watched
 
 
 def _nothing() -> None:
@@ -130,6 +175,11 @@ class ChatController:
         self.changed = changed
         #: The model of the last load asked for (what Retry loads again).
         self.last_model: str | None = None
+        #: The "Python tools" switch: replies come from ``run_tools`` with the built-in tools.
+        self.use_tools = False
+        #: The most tool steps (requests) of one reply.
+        self.max_tool_steps = 6
+        self._tools_running = False
 
     # -- the model ---------------------------------------------------------------------------
 
@@ -164,6 +214,9 @@ class ChatController:
         if not text:
             return False
         state = self.client.state
+        if self._tools_running:  # between two steps of a tool run the machine is "ready"
+            self.report(BusyError("a reply is being generated; wait for it or press Stop"))
+            return False
         if state != "ready":
             refused = REFUSALS.get((state, "START_CHAT"))
             if refused is not None:
@@ -198,8 +251,20 @@ class ChatController:
         settings = self.settings()
         system = settings.system_message()
         messages = ([system] if system else []) + for_model(history)
+        if self.use_tools:
+            reply = await self._run_tools(messages, settings)
+        else:
+            reply = await self._create(messages, settings)
+        if reply["content"] or reply.get("status") or reply.get("calls"):
+            self.store.save_messages(conversation.id, [*history, reply])
+        self.view.finish(reply)
+        self.changed()
+
+    async def _create(
+        self, messages: list[dict[str, str]], settings: ChatSettings
+    ) -> dict[str, Any]:
         self.view.begin_reply()
-        reply: dict[str, str] = {"role": "assistant", "content": ""}
+        reply: dict[str, Any] = {"role": "assistant", "content": ""}
         try:
             result = await self.client.chat.completions.create(
                 messages=messages, **settings.options()
@@ -217,10 +282,53 @@ class ChatController:
             reply["status"] = "failed"
             if snapshot.value != "error" or snapshot.context.error is None:
                 self.report(error)
-        if reply["content"] or reply.get("status"):
-            self.store.save_messages(conversation.id, [*history, reply])
-        self.view.finish(reply)
-        self.changed()
+        return reply
+
+    async def _run_tools(
+        self, messages: list[dict[str, str]], settings: ChatSettings
+    ) -> dict[str, Any]:
+        """The reply from a run of the built-in tools. The calls are kept (in ``calls``)
+        whatever the run's end: an answer, Stop (the answer streamed so far, "stopped"),
+        the steps used up ("stopped", with a note) or an error ("failed")."""
+        self.view.begin_reply(tools=True)
+        seen: list[dict[str, Any]] = []
+
+        def on_call(entry: dict[str, Any]) -> None:
+            seen.append(entry)
+            self.view.tool_call(entry)
+
+        tools = [_watched(fn, on_call) for fn in BUILTIN_TOOLS]
+        reply: dict[str, Any] = {"role": "assistant", "content": ""}
+        self._tools_running = True
+        try:
+            run = await self.client.chat.completions.run_tools(
+                messages=messages,
+                tools=tools,
+                max_steps=self.max_tool_steps,
+                **settings.options(),
+            )
+        except WebLLMError as error:
+            snapshot = self.client.get_state()
+            reply["content"] = answer_so_far(snapshot.context.streamed_content)
+            reply["status"] = "failed"
+            if seen:
+                reply["calls"] = seen
+            if snapshot.value != "error" or snapshot.context.error is None:
+                self.report(error)
+            return reply
+        finally:
+            self._tools_running = False
+        calls = [call_entry(call) for call in run.calls]
+        if calls:
+            reply["calls"] = calls
+        reply["content"] = run.content
+        if run.stopped == "stop":
+            reply["status"] = "stopped"
+            reply["content"] = answer_so_far(self.client.get_state().context.streamed_content)
+        elif run.stopped == "max_steps":
+            reply["status"] = "stopped"
+            reply["note"] = f"the model used its {run.steps} tool steps without answering"
+        return reply
 
     async def regenerate(self) -> None:
         """The last reply again (replacing it), when a model is ready."""
@@ -229,8 +337,12 @@ class ChatController:
 
     async def stop(self) -> None:
         """Stop the reply being written: it is kept, marked stopped."""
-        if self.client.state == "chatting":
-            await self.client.stop()
+        if self.client.state == "chatting" or self._tools_running:
+            try:
+                await self.client.stop()
+            except WebLLMError:  # the run ended just now: nothing left to stop
+                if self.client.state == "chatting":
+                    raise
 
     async def clear(self) -> None:
         """Empty the current conversation (and the engine's chat state, if a model is ready)."""

@@ -137,3 +137,47 @@ async def test_every_example_runs_on_the_scripted_engine(example: object) -> Non
     assert result.ok, out.text
     assert out.text.strip()
     assert client.get_state().matches("ready")
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        (
+            "A typed reply into a dataclass",
+            "City(name='scripted demo', country='scripted demo', population=1, continent='Africa')",
+        ),
+        ("Your own function as a tool", "word_count({'text': 'the quick brown fox'}) -> 4"),
+    ],
+)
+async def test_the_typed_reply_and_tool_examples_work_on_the_scripted_demo(
+    title: str, expected: str
+) -> None:
+    """On the demo (which answers a constrained request with JSON fitting its schema) the
+    examples take their happy path: a City built, a tool called and answered."""
+    from app.logic.demo import DEMO_MODEL_ID, DemoEngine
+
+    engine = DemoEngine()
+    engine.token_delay_s = 0.0
+    client = WebLLMClient(engine=engine)
+    await client.load_model(DEMO_MODEL_ID)
+    (example,) = [e for e in EXAMPLES if e.title == title]
+    console, out = Console({"client": client}), Output()
+    result = await console.run(example.code, out)
+    assert result.ok, out.text
+    assert expected in out.text
+    assert "does not fit" not in out.text and "was not a call" not in out.text
+    assert client.get_state().matches("ready")
+
+
+async def test_a_dataclass_defined_in_a_cell_works() -> None:
+    """A cell does not inherit the console module's ``from __future__ import annotations``:
+    a dataclass in it has real annotations (its module is not importable)."""
+    console, out = Console(), Output()
+    code = (
+        "from dataclasses import dataclass, fields\n"
+        "@dataclass\nclass P:\n    x: int\n"
+        "[f.type for f in fields(P)], P(3)"
+    )
+    result = await console.run(code, out)
+    assert result.ok, out.text
+    assert result.value == "([<class 'int'>], P(x=3))"

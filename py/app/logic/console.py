@@ -118,8 +118,11 @@ def _compile(code: str, filename: str) -> tuple[Any, Any | None]:
     if tree.body and isinstance(tree.body[-1], ast.Expr):
         expr = ast.Expression(tree.body[-1].value)
         tree.body.pop()
-        last = compile(expr, filename, "eval", flags=flags)
-    body = compile(tree, filename, "exec", flags=flags)
+        last = compile(expr, filename, "eval", flags=flags, dont_inherit=True)
+    # dont_inherit: a cell must not inherit this module's `from __future__ import
+    # annotations` (its dataclasses' string annotations would look for a module that the
+    # console's namespace is not).
+    body = compile(tree, filename, "exec", flags=flags, dont_inherit=True)
     return body, last
 
 
@@ -212,6 +215,64 @@ try:
 finally:
     unsubscribe()
 seen
+""",
+    ),
+    Example(
+        "A typed reply into a dataclass",
+        """\
+from dataclasses import dataclass
+from typing import Literal
+
+from webllm_machine import OutputParseError
+
+@dataclass
+class City:
+    name: str
+    country: str
+    population: int
+    continent: Literal["Africa", "America", "Asia", "Europe", "Oceania"]
+
+# The dataclass becomes a JSON Schema, and the model's decoding is constrained to it.
+try:
+    resp = await client.chat.completions.parse(
+        messages=[{"role": "user", "content": "Describe the capital of France."}],
+        response_format=City,
+        max_tokens=160,
+    )
+    city = resp.choices[0].message.parsed  # a City, its fields checked
+    print(city)
+    print(f"{city.name} ({city.country}, {city.continent}): {city.population:,} people")
+except OutputParseError as error:  # e.g. cut off by max_tokens
+    print("The reply does not fit City:", error)
+    print("It was:", error.raw)
+""",
+    ),
+    Example(
+        "Your own function as a tool",
+        """\
+from webllm_machine import OutputParseError
+
+def word_count(text: str) -> int:
+    \"\"\"Count the words in a text.
+
+    Args:
+        text: the text whose words to count.
+    \"\"\"
+    return len(text.split())
+
+# Its schema comes from the signature and the docstring; it runs here, in the tab.
+try:
+    run = await client.chat.completions.run_tools(
+        messages=[{"role": "user", "content": "How many words are in 'the quick brown fox'?"}],
+        tools=[word_count],
+        max_steps=3,
+        max_tokens=128,
+    )
+    for call in run.calls:
+        print(f"{call.name}({call.arguments}) ->", call.error or call.result)
+    print("Answer:", run.content or f"(none: {run.stopped})")
+except OutputParseError as error:  # a step that is neither a call nor an answer
+    print("The model's step was not a call or an answer:", error.raw)
 """,
     ),
 )

@@ -11,17 +11,25 @@ dict in tests.
 'What is WebGPU?'
 >>> print(store.export_markdown(chat.id).splitlines()[0])
 # What is WebGPU?
+
+A reply made with the chat's Python tools also keeps its ``calls``, each a JSON dict
+(``name``, ``arguments``, and ``result`` text or ``error``; see
+:func:`app.logic.builtin_tools.call_entry`). Versions that do not know ``calls`` read the
+same data and leave them out; data saved before ``calls`` existed reads as replies
+without any.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from app.logic.builtin_tools import call_line
 from app.logic.persistence import KEYS
 
 __all__ = [
@@ -35,7 +43,7 @@ STORAGE_KEY = KEYS.conversations
 MAX_TITLE = 80
 ROLES = ("system", "user", "assistant", "tool")
 #: What a message may carry besides its role and content (the UI's notes on a reply).
-META = ("status", "stats")
+META = ("status", "stats", "note")
 STATUSES = ("stopped", "failed")
 
 
@@ -53,15 +61,16 @@ class Conversation:
 
     id: str
     title: str = "New chat"
-    messages: list[dict[str, str]] = field(default_factory=list)
-    """OpenAI dicts; a reply may also carry ``status`` ("stopped" or "failed") and ``stats``."""
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    """OpenAI dicts; a reply may also carry ``status`` ("stopped" or "failed"), ``stats``,
+    ``note`` (text) and ``calls`` (the Python tools it called, see :func:`clean_calls`)."""
     created: float = field(default_factory=time.time)
     updated: float = field(default_factory=time.time)
     model_id: str | None = None
     titled_by_user: bool = False
 
 
-def _title_from(messages: Sequence[Mapping[str, str]]) -> str | None:
+def _title_from(messages: Sequence[Mapping[str, Any]]) -> str | None:
     for message in messages:
         if message.get("role") == "user" and message.get("content", "").strip():
             text = " ".join(message["content"].split())
@@ -69,24 +78,55 @@ def _title_from(messages: Sequence[Mapping[str, str]]) -> str | None:
     return None
 
 
-def _clean(messages: Sequence[Any]) -> list[dict[str, str]]:
+def clean_calls(calls: object) -> list[dict[str, Any]]:
+    """The tool calls of a saved reply that have the saved shape (others are left out).
+
+    >>> clean_calls([{"name": "calculator", "arguments": {"expression": "1+1"}, "result": "2"},
+    ...              {"name": "calculator", "arguments": "not a dict", "result": "2"}, "junk"])
+    [{'name': 'calculator', 'arguments': {'expression': '1+1'}, 'result': '2'}]
+    """
+    if not isinstance(calls, list):
+        return []
+    kept = []
+    for call in calls:
+        if not isinstance(call, Mapping):
+            continue
+        name, arguments = call.get("name"), call.get("arguments")
+        if not isinstance(name, str) or not isinstance(arguments, Mapping):
+            continue
+        entry: dict[str, Any] = {"name": name, "arguments": dict(arguments)}
+        if isinstance(call.get("error"), str):
+            entry["error"] = call["error"]
+        elif isinstance(call.get("result"), str):
+            entry["result"] = call["result"]
+        else:
+            continue
+        kept.append(entry)
+    return kept
+
+
+def _clean(messages: Sequence[Any]) -> list[dict[str, Any]]:
     cleaned = []
     for message in messages:
         if not isinstance(message, Mapping):  # a ChatMessage: keep its OpenAI dict
             message = message.to_dict()
         role, content = message.get("role"), message.get("content")
         if role in ROLES and isinstance(content, str):
-            entry = {"role": role, "content": content}
+            entry: dict[str, Any] = {"role": role, "content": content}
             for key in META:
                 value = message.get(key)
                 if isinstance(value, str) and value and (key != "status" or value in STATUSES):
                     entry[key] = value
+            calls = clean_calls(message.get("calls")) if role == "assistant" else []
+            if calls:
+                entry["calls"] = calls
             cleaned.append(entry)
     return cleaned
 
 
-def for_model(messages: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
-    """The messages as the model gets them: role and content only, empty replies left out.
+def for_model(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """The messages as the model gets them: role and content only, empty replies left out
+    (a reply's tool calls stay on the page: its answer says what came of them).
 
     >>> for_model([{"role": "user", "content": "Hi"},
     ...            {"role": "assistant", "content": "", "status": "failed"}])
@@ -97,6 +137,13 @@ def for_model(messages: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
         for m in messages
         if m["content"] or m["role"] != "assistant"
     ]
+
+
+def _code(text: str) -> str:
+    """``text`` as a Markdown code span (fenced with more backticks than it holds)."""
+    fence = "`" * (max((len(m) for m in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 class ConversationStore:
@@ -198,7 +245,13 @@ class ConversationStore:
             lines += [f"*Model: {conversation.model_id}*", ""]
         for message in conversation.messages:
             note = f" *({message['status']})*" if message.get("status") else ""
-            lines += [f"**{message['role'].capitalize()}:**{note}", "", message["content"], ""]
+            lines += [f"**{message['role'].capitalize()}:**{note}", ""]
+            calls = message.get("calls") or []
+            if calls:
+                lines += [f"- Python tool: {_code(call_line(call))}" for call in calls] + [""]
+            if message.get("note"):
+                lines += [f"*{message['note']}*", ""]
+            lines += [message["content"], ""]
         return "\n".join(lines).rstrip() + "\n"
 
     def export_json(self, conversation_id: str) -> str:

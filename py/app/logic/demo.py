@@ -10,16 +10,33 @@ app's own.
 True
 >>> "| State" in pick_reply("show me a table")
 True
+
+A request constrained by a JSON Schema (a typed reply, a step of a tool run) gets JSON that
+fits the schema (:func:`json_reply`), so the Python console's typed-reply and tool examples
+and the chat's "Python tools" work on the demo too:
+
+>>> json_reply({"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}, [])
+'{"n": 1}'
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import json
+import re
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from webllm_machine.testing import ScriptedEngine
 
-__all__ = ["DEMO_MODEL_ID", "DEMO_RECORD", "DemoEngine", "RoutingEngine", "pick_reply"]
+__all__ = [
+    "DEMO_MODEL_ID",
+    "DEMO_RECORD",
+    "DemoEngine",
+    "RoutingEngine",
+    "example_of",
+    "json_reply",
+    "pick_reply",
+]
 
 DEMO_MODEL_ID = "scripted-demo"
 #: How the demo appears in the catalogue (web-llm's record shape, plus a marker).
@@ -69,6 +86,94 @@ def pick_reply(prompt: str) -> str:
     return _REPLIES["hello"]
 
 
+def example_of(schema: Mapping[str, Any], hint: str = "") -> Any:
+    """A value that fits ``schema`` (the JSON Schema subset the library writes); ``hint``
+    is a string to use for a string with no enum.
+
+    >>> example_of({"type": "object", "properties": {"tag": {"enum": ["a", "b"]},
+    ...             "xs": {"type": "array", "items": {"type": "number"}}}, "required": ["tag"]})
+    {'tag': 'a', 'xs': [1.0]}
+    """
+    if "const" in schema:
+        return schema["const"]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    if "default" in schema:
+        return schema["default"]
+    for key in ("anyOf", "oneOf"):
+        if schema.get(key):
+            branches = [b for b in schema[key] if b.get("type") != "null"] or schema[key]
+            return example_of(branches[0], hint)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object" or "properties" in schema:
+        return {
+            name: example_of(sub, hint) for name, sub in (schema.get("properties") or {}).items()
+        }
+    if kind == "array":
+        items = schema.get("items") or {"type": "string"}
+        return [example_of(items, hint)] * max(1, int(schema.get("minItems", 1)))
+    if kind == "integer":
+        return max(1, int(schema.get("minimum", 1)))
+    if kind == "number":
+        return float(max(1, schema.get("minimum", 1)))
+    if kind == "boolean":
+        return True
+    if kind == "null":
+        return None
+    return hint or "scripted demo"
+
+
+_EXPRESSION = re.compile(r"[-+(]*\d[\d.\s()+\-*/%]*[*/+\-%][\d.\s()+\-*/%]*\d\)*")
+_CONVERSION = re.compile(
+    r"(-?\d+(?:\.\d+)?)\s*(mm|cm|km|m|in|ft|yd|mi|mg|kg|g|oz|lb|C|F|K)\b.*?\b(?:in|to|into)\s+"
+    r"(mm|cm|km|m|in|ft|yd|mi|mg|kg|g|oz|lb|C|F|K)\b"
+)
+_QUOTED = re.compile("['\"\u201c\u2018]([^'\"\u201d\u2019]+)['\"\u201d\u2019]")
+
+
+def _tool_step(branches: Sequence[Mapping[str, Any]], messages: Sequence[Any]) -> dict[str, Any]:
+    """A step of a tool run: after a tool's result, the answer; else a call that fits the
+    question (the built-in tools by keyword, any other tool with example arguments)."""
+    last = messages[-1] if messages else {}
+    content = str(last.get("content", "")) if isinstance(last, Mapping) else ""
+    if content.startswith("Result of "):
+        name, _, result = content[len("Result of ") :].partition(": ")
+        return {"answer": f"{name} says: {result} (this is the scripted demo, not a model)"}
+    tools = {
+        b["properties"]["tool"]["enum"][0]: b["properties"].get("arguments") or {}
+        for b in branches
+        if "tool" in (b.get("properties") or {}) and (b["properties"]["tool"].get("enum"))
+    }
+    conversion = _CONVERSION.search(content)
+    if "convert_units" in tools and conversion:
+        value, source, target = conversion.groups()
+        arguments: dict[str, Any] = {"value": float(value), "from_unit": source, "to_unit": target}
+        return {"tool": "convert_units", "arguments": arguments}
+    expression = _EXPRESSION.search(content)
+    if "calculator" in tools and expression:
+        return {"tool": "calculator", "arguments": {"expression": expression.group().strip()}}
+    if "current_datetime" in tools and re.search(r"\b(time|date|day|today)\b", content, re.I):
+        return {"tool": "current_datetime", "arguments": {}}
+    own = [
+        name for name in tools if name not in ("calculator", "current_datetime", "convert_units")
+    ]
+    if own:
+        quoted = _QUOTED.search(content)
+        hint = quoted.group(1) if quoted else ""
+        return {"tool": own[0], "arguments": example_of(tools[own[0]], hint)}
+    return {"answer": pick_reply(content)}
+
+
+def json_reply(schema: Mapping[str, Any], messages: Sequence[Any]) -> str:
+    """The demo's reply to a request constrained by ``schema``: JSON that fits it."""
+    branches = schema.get("anyOf") or []
+    if any("tool" in (b.get("properties") or {}) for b in branches):
+        return json.dumps(_tool_step(branches, messages), ensure_ascii=False)
+    return json.dumps(example_of(schema), ensure_ascii=False)
+
+
 class DemoEngine(ScriptedEngine):
     """A :class:`ScriptedEngine` that answers by keyword, at a readable pace."""
 
@@ -86,7 +191,15 @@ class DemoEngine(ScriptedEngine):
         last: Mapping[str, Any] = next(
             (m for m in reversed(messages) if m.get("role") == "user"), {}
         )
-        self.tokens = _tokens(pick_reply(str(last.get("content", ""))))
+        text = pick_reply(str(last.get("content", "")))
+        response_format = request.get("response_format")
+        if isinstance(response_format, Mapping) and response_format.get("type") == "json_object":
+            try:
+                schema = json.loads(response_format.get("schema") or "{}")
+            except (TypeError, ValueError):
+                schema = {}
+            text = json_reply(schema, messages) if isinstance(schema, Mapping) else "{}"
+        self.tokens = _tokens(text)
         return super().stream(request)
 
 

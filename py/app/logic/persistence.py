@@ -30,6 +30,7 @@ class Keys:
         model: the model last picked (its id).
         custom_models: the custom models (a JSON list of ``add_model`` arguments).
         console_code: the Python console's editor text (never run without Run).
+        chat_tools: the chat's "Python tools" switch ("on" or "off"; off when missing).
         unreadable_suffix: appended to a key whose saved data could not be read; the raw
             text is kept there instead of being dropped.
     """
@@ -39,6 +40,7 @@ class Keys:
     model: str = "webllm-chat.model.v1"
     custom_models: str = "webllm-machine.custom-models"
     console_code: str = "webllm-chat.console-code.v1"
+    chat_tools: str = "webllm-chat.tools.v1"
     unreadable_suffix: str = ".unreadable"
 
     def unreadable(self, key: str) -> str:

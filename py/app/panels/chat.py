@@ -7,11 +7,17 @@ finished Markdown blocks are rendered once (:mod:`app.logic.stream_blocks`) and 
 open tail is rendered again. Assistant replies are Markdown rendered by
 :mod:`app.logic.markdown` (escaped: model output cannot inject HTML); the user's words are
 shown as plain text. A bubble is a copy of ``index.html``'s ``#message-template``.
+
+With the "Python tools" switch (``#tools-switch``, saved under ``KEYS.chat_tools``) on, a
+reply's tool calls are drawn above its text, one ``<details>`` line each (a copy of
+``#tool-call-template``: the call and its result in the summary, the arguments and the
+whole result or error inside), as they are made and again when the reply is saved.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -21,6 +27,8 @@ from pyscript import when  # type: ignore[import-not-found]
 
 from app.chat import ChatController
 from app.context import AppContext
+from app.logic.builtin_tools import answer_so_far, call_line, set_tools_enabled, tools_enabled
+from app.logic.conversations import clean_calls
 from app.logic.stream_blocks import BlockSplitter
 from webllm_machine import Snapshot
 
@@ -42,9 +50,10 @@ def render_markdown(text: str) -> str:
 class _Reply:
     """The reply streaming in: its bubble and what of it is drawn."""
 
-    def __init__(self, item: Any, body: Any) -> None:
+    def __init__(self, item: Any, body: Any, *, tools: bool = False) -> None:
         self.item = item
         self.body = body
+        self.tools = tools  # a tool run: its steps stream JSON; only the answer is drawn
         self.splitter = BlockSplitter()
         self.tail_node: Any = None
         self.text = ""
@@ -65,6 +74,7 @@ class ChatView:
         self._latest: Any = None
         self._frame_pending = False
         self.template = document.getElementById("message-template").content.firstElementChild
+        self.call_template = document.getElementById("tool-call-template").content.firstElementChild
         self._frame = create_proxy(self._on_frame)  # requestAnimationFrame's, kept for good
 
     # -- whole conversations ----------------------------------------------------------------
@@ -81,7 +91,7 @@ class ChatView:
         self._update_empty()
         self._scroll(force=True)
 
-    def add(self, message: Mapping[str, str]) -> Any:
+    def add(self, message: Mapping[str, Any]) -> Any:
         """Append one finished message."""
         item, body = self._bubble(message["role"])
         if message["role"] == "assistant":
@@ -89,6 +99,7 @@ class ChatView:
         else:
             body.textContent = message["content"]
         self.contents.append(message["content"])
+        self._calls(item, message)
         self._meta(item, message)
         self._update_empty()
         self._scroll(force=message["role"] == "user")
@@ -96,14 +107,22 @@ class ChatView:
 
     # -- the reply streaming in ------------------------------------------------------------
 
-    def begin_reply(self) -> None:
+    def begin_reply(self, *, tools: bool = False) -> None:
         item, body = self._bubble("assistant")
         item.classList.add("streaming")
+        if tools:
+            item.classList.add("using-tools")
         item.setAttribute("aria-busy", "true")
         self.contents.append("")
-        self.reply = _Reply(item, body)
+        self.reply = _Reply(item, body, tools=tools)
         self._update_empty()
         self._scroll(force=True)
+
+    def tool_call(self, entry: Mapping[str, Any]) -> None:
+        """A call the model made while the reply is being written: shown at once."""
+        if self.reply is not None:
+            self._call_line(self.reply.item, entry)
+            self._scroll()
 
     def stream(self, source: Any) -> None:
         """The reply so far (``source.streamed_content``, read once per frame: a snapshot's
@@ -128,7 +147,7 @@ class ChatView:
             last.remove()
             self.contents.pop()
 
-    def finish(self, message: Mapping[str, str]) -> None:
+    def finish(self, message: Mapping[str, Any]) -> None:
         """The reply is complete (or stopped, or failed): draw it whole, with its notes."""
         reply = self.reply
         if reply is None:
@@ -139,9 +158,10 @@ class ChatView:
         if reply.splitter.forced or reply.text != message["content"]:
             # Blocks cut mid-paragraph, or text not drawn yet: render the whole reply once.
             reply.body.innerHTML = render_markdown(message["content"])
-        reply.item.classList.remove("streaming")
+        reply.item.classList.remove("streaming", "using-tools")
         reply.item.removeAttribute("aria-busy")
         self.contents[-1] = message["content"]
+        self._calls(reply.item, message)
         self._meta(reply.item, message)
         rest = message["content"][reply.announced :].strip()
         status = STATUS_LABELS.get(message.get("status", ""), "")
@@ -154,6 +174,8 @@ class ChatView:
         if reply is None or source is None:
             return
         text = str(source.streamed_content)
+        if reply.tools:
+            text = answer_so_far(text)
         if text == reply.text:
             return
         stick = self._near_bottom()
@@ -201,12 +223,38 @@ class ChatView:
         self.list.appendChild(item)
         return item, body
 
-    def _meta(self, item: Any, message: Mapping[str, str]) -> None:
+    def _calls(self, item: Any, message: Mapping[str, Any]) -> None:
+        """Draw the message's saved tool calls (replacing those drawn while it streamed)."""
+        calls = clean_calls(message.get("calls"))
+        box = item.querySelector(".tool-calls")
+        box.innerHTML = ""
+        box.hidden = not calls
+        for entry in calls:
+            self._call_line(item, entry)
+
+    def _call_line(self, item: Any, entry: Mapping[str, Any]) -> None:
+        box = item.querySelector(".tool-calls")
+        line = self.call_template.cloneNode(True)
+        failed = "error" in entry
+        if failed:
+            line.classList.add("tool-call-error")
+        line.querySelector(".tool-call-line").textContent = call_line(entry)
+        arguments = json.dumps(entry.get("arguments") or {}, indent=2, ensure_ascii=False)
+        line.querySelector(".tool-call-arguments").textContent = arguments
+        line.querySelector(".tool-call-outcome-label").textContent = "Error" if failed else "Result"
+        line.querySelector(".tool-call-outcome").textContent = str(
+            entry.get("error") if failed else entry.get("result", "")
+        )
+        box.appendChild(line)
+        box.hidden = False
+
+    def _meta(self, item: Any, message: Mapping[str, Any]) -> None:
         status = message.get("status")
         if status:
             item.classList.add(status)
             item.dataset.status = status
-        notes = [n for n in (STATUS_LABELS.get(status or ""), message.get("stats")) if n]
+        stats, note = message.get("stats"), message.get("note")
+        notes = [n for n in (STATUS_LABELS.get(status or ""), note, stats) if n]
         if notes:
             meta = self.document.createElement("p")
             meta.className = "message-meta"
@@ -298,6 +346,10 @@ def mount(ctx: AppContext) -> ChatPanel:
     )
     ctx.chat = chat
     prompt = ctx.document.getElementById("prompt")
+    switch = ctx.document.getElementById("tools-switch")
+    chat.use_tools = tools_enabled(ctx.storage)
+    switch.checked = chat.use_tools
+    switch.disabled = False
 
     def show_conversation() -> None:
         view.show(ctx.store.current.messages)
@@ -327,6 +379,11 @@ def mount(ctx: AppContext) -> ChatPanel:
             task = asyncio.ensure_future(send())
             sending.add(task)
             task.add_done_callback(sending.discard)
+
+    @when("change", "#tools-switch")
+    def on_tools_switch(_event: Any) -> None:
+        chat.use_tools = bool(switch.checked)  # from the next reply on
+        set_tools_enabled(ctx.storage, chat.use_tools)
 
     @when("click", "#stop-button")
     async def on_stop(_event: Any) -> None:

@@ -73,6 +73,7 @@ class ConsolePanel:
         def on_focus(event: Any) -> None:
             if event.target == self.host:
                 self.focus()
+
         self.run_button.disabled = False
         self._opening = False
 

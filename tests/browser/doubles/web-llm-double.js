@@ -8,6 +8,8 @@
 // It is configured through a global, set before the page loads (page.add_init_script):
 //   globalThis.__webllmDouble = {
 //     reply: "Hello there!",      // a string (split into word-like tokens) or a token array
+//     replies: ["a", "b"],        // one reply per generation, in order, the last one repeated
+//                                 // (each like `reply`); takes the place of `reply`
 //     tokenDelayMs: 0,            // pause before each token
 //     loadSteps: 3,               // progress reports of a load (the last one is progress 1)
 //     loadStepDelayMs: 0,         // pause before each progress report
@@ -363,7 +365,12 @@ export class WebWorkerMLCEngine {
 
   async *generate(request) {
     const c = config();
-    const reply = c.reply ?? "Hello! How can I help you today?";
+    let reply = c.reply ?? "Hello! How can I help you today?";
+    if (Array.isArray(c.replies) && c.replies.length > 0) {
+      c.repliesServed ??= 0;
+      reply = c.replies[Math.min(c.repliesServed, c.replies.length - 1)];
+      c.repliesServed += 1;
+    }
     const generated = Number.isInteger(c.tokens) && c.tokens >= 0;
     const tokens = generated ? null : (Array.isArray(reply) ? reply : tokenize(reply));
     const total = generated ? c.tokens : tokens.length;
