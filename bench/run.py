@@ -39,6 +39,7 @@ import memory
 import real
 import stream
 from common import (
+    DAWN_FAST_ARGS,
     RESULTS,
     ROOT,
     environment,
@@ -131,6 +132,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--real-runs", type=int, default=5)
     parser.add_argument(
+        "--real-kit-tokens", type=int, default=4, help="real, the kit: tokens per reply"
+    )
+    parser.add_argument(
+        "--real-load-runs", type=int, default=2, help="real, the kit: loads of each kind"
+    )
+    parser.add_argument(
+        "--dawn-fast",
+        action="store_true",
+        help="real: its own Chromium with Dawn's faster flags (" + DAWN_FAST_ARGS[0] + ")",
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
         help="tiny sizes, 1 repeat: checks the harnesses, not the app",
@@ -216,17 +228,25 @@ def main(argv: list[str] | None = None) -> int:
                             ),
                         )
                     if "real" in parts and (args.real_model or args.real_double):
-                        attempt(
-                            "real",
-                            lambda: real.measure(
-                                browser,
-                                server,
-                                model=args.real_model or None,
-                                double=args.real_double and not args.real_model,
-                                runs=args.real_runs,
-                                log=log,
-                            ),
-                        )
+                        real_browser = launch(pw, dawn=True) if args.dawn_fast else browser
+                        try:
+                            attempt(
+                                "real",
+                                lambda: real.measure(
+                                    real_browser,
+                                    server,
+                                    model=args.real_model or None,
+                                    double=args.real_double and not args.real_model,
+                                    runs=args.real_runs,
+                                    log=log,
+                                    kit_tokens=args.real_kit_tokens,
+                                    load_runs=args.real_load_runs,
+                                    dawn_fast=args.dawn_fast,
+                                ),
+                            )
+                        finally:
+                            if real_browser is not browser:
+                                real_browser.close()
                 finally:
                     browser.close()
             if "memory" in parts:

@@ -9,6 +9,9 @@ URL) and ``webllm/wasm`` (the model library, by its ``model_lib`` URL). Its
 asked about; :func:`scan` reads every key of the ``webllm/*`` caches once (and each cached
 manifest), and :func:`attribute` tells which files belong to which model.
 
+web-llm before 0.2.80 (tvmjs) names the manifest ``ndarray-cache.json``; either name counts
+(a model cached by such a version, e.g. the real-engine tests' web-llm 0.2.79, is complete).
+
 Only :func:`scan` and :func:`delete_urls` need a browser (``pyodide`` is imported when they
 run); the rest is plain Python.
 
@@ -26,6 +29,10 @@ run); the rest is plain Python.
 (True, '7.0 MB')
 >>> [f.url.rsplit("/", 1)[1] for f in others]
 ['x.bin']
+>>> old = [CachedFile("webllm/model", base + "ndarray-cache.json", 100), files[1]]
+>>> attribute(old, {base + "ndarray-cache.json": ["params_shard_0.bin"]}, records)[0][
+...     "M-q4f32_1-MLC"].status
+'complete'
 """
 
 from __future__ import annotations
@@ -55,6 +62,8 @@ __all__ = [
 #: The Cache API caches web-llm writes: ``webllm/model``, ``webllm/config``, ``webllm/wasm``.
 CACHE_PREFIX = "webllm/"
 MANIFEST = "tensor-cache.json"
+#: The manifest's name in web-llm before 0.2.80.
+OLD_MANIFEST = "ndarray-cache.json"
 _RESOLVED = re.compile(r".+/resolve/.+/")
 
 
@@ -140,8 +149,10 @@ def attribute(
         ]
         if not any(f.cache != CACHE_PREFIX + "wasm" for f in mine):
             continue  # a library alone (shared, or left over): not this model's download
-        manifest = base + MANIFEST
         urls = {f.url for f in mine}
+        manifest = base + MANIFEST
+        if manifest not in urls and base + OLD_MANIFEST in urls:
+            manifest = base + OLD_MANIFEST
         shards = manifests.get(manifest)
         complete = (
             manifest in urls
@@ -209,7 +220,8 @@ async (prefix, withSizes) => {
     const cache = await caches.open(name);
     for (const request of await cache.keys()) {
       let size = 0;
-      const isManifest = request.url.endsWith("/tensor-cache.json");
+      const isManifest = request.url.endsWith("/tensor-cache.json") ||
+        request.url.endsWith("/ndarray-cache.json");
       if (withSizes || isManifest) {
         const response = await cache.match(request);
         if (response) {
