@@ -86,7 +86,7 @@ def test_stream_chat_stop_keeps_the_partial_reply(
     result = run_scenario(
         page,
         "real_stream_stop",
-        text="hello tell me a short story",
+        text="hello",
         options={"max_tokens": 3},
         stop_after=1,
         timeout_s=REPLY_S,
@@ -117,7 +117,7 @@ def test_non_streaming_create_after_stop_is_not_a_stale_abort(
         "real_create",
         text="hello",
         stream=False,
-        options={"max_tokens": 2, "temperature": 0.7},
+        options={"max_tokens": 1, "temperature": 0.7},
         timeout_s=REPLY_S,
     )
     assert result["create"]["ok"], result["create"]
@@ -126,7 +126,7 @@ def test_non_streaming_create_after_stop_is_not_a_stale_abort(
     assert reply["content"].strip(), reply
     # web-llm 0.2.79 counts decode steps: one less than the tokens (the first comes from
     # the prefill); 0.2.86 counts tokens.
-    assert reply["completion_tokens"] in (1, 2), reply
+    assert reply["completion_tokens"] in (0, 1), reply
     assert result["wall_s"] > 1, "an instant reply is the stale abort"
     assert result["state"]["value"] == "ready"
     no_errors(log)
@@ -134,14 +134,14 @@ def test_non_streaming_create_after_stop_is_not_a_stale_abort(
 
 def test_start_chat_appends_a_real_reply(engine_page: tuple[Page, PageLog, RealModel]) -> None:
     page, log, _ = engine_page
-    result = run_scenario(page, "chat", text="hello", options={"max_tokens": 2}, timeout_s=REPLY_S)
+    result = run_scenario(page, "chat", text="hi", options={"max_tokens": 1}, timeout_s=REPLY_S)
     assert result["chat"]["ok"], result["chat"]
     value = result["chat"]["value"]
     assert value["finish_reason"] == "length"
     assert value["content"].strip()
     state = result["state"]
     assert state["messages"][-1] == {"role": "assistant", "content": value["content"]}
-    assert state["usage"]["completion_tokens"] in (1, 2)
+    assert state["usage"]["completion_tokens"] in (0, 1)  # 0.2.79: decode steps
     assert state["usage"]["prompt_tokens"] > 0
     # web-llm's own figures come through in usage.extra
     assert "decode_tokens_per_s" in state["usage"]["extra"], state["usage"]

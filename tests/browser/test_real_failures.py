@@ -101,7 +101,7 @@ def retry(page: Page, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_a_truncated_weight_shard(spoiled: tuple[Page, PageLog, SpoiledFiles, RealModel]) -> None:
-    page, log, files, real_model = spoiled
+    page, _, _, real_model = spoiled
     args = model(real_model, "truncated")
     error = failed_load(page, args)
     print("truncated:", error)
@@ -113,7 +113,7 @@ def test_a_truncated_weight_shard(spoiled: tuple[Page, PageLog, SpoiledFiles, Re
 def test_a_tensor_cache_that_is_not_json(
     spoiled: tuple[Page, PageLog, SpoiledFiles, RealModel],
 ) -> None:
-    page, log, files, real_model = spoiled
+    page, _, _, real_model = spoiled
     error = failed_load(page, model(real_model, "not-json"))
     print("not-json:", error)
     assert error["type"] == "ModelFilesError", error
@@ -124,7 +124,7 @@ def test_a_tensor_cache_that_is_not_json(
 def test_a_weights_url_without_the_files(
     spoiled: tuple[Page, PageLog, SpoiledFiles, RealModel],
 ) -> None:
-    page, log, files, real_model = spoiled
+    page, _, _, real_model = spoiled
     error = failed_load(page, model(real_model, "empty"))
     print("empty:", error)
     assert error["type"] == "ModelFilesError", error
@@ -137,7 +137,7 @@ def test_a_retry_with_good_files_works(
 ) -> None:
     """The files are fixed on the server; the user retries on the same client (``error``
     -> ``loading`` -> ``ready``). Nothing bad that web-llm had cached is used again."""
-    page, log, files, real_model = spoiled
+    page, _, files, real_model = spoiled
     args = model(real_model, "truncated")
     failed_load(page, args)  # a new client, in error
     files.fixed.add("truncated")
@@ -149,7 +149,7 @@ def test_a_model_library_that_fails_to_link(
     real_page: Callable[..., tuple[Page, PageLog]], real_model: RealModel
 ) -> None:
     """The app's own web-llm 0.2.86 cannot link this v0_2_48 library: a real LinkError."""
-    page, log = real_page(webllm_0279=False)
+    page, _ = real_page(webllm_0279=False)
     page.goto(ENGINE_PAGE)
     wait_python_ready(page)
     error = failed_load(page, real_model.add_model_args())
