@@ -89,16 +89,26 @@ def markdown(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def markers(parts: list[str]) -> tuple[str, str]:
+    """The comments around a run's table in the doc: the whole run's, or (a run of some
+    parts only, e.g. ``--parts real``) a block of its own, so that the full table stays."""
+    if set(parts) >= set(PARTS) - {"real"}:
+        return BEGIN, END
+    name = "+".join(parts)
+    return f"<!-- bench:{name}:begin -->", f"<!-- bench:{name}:end -->"
+
+
 def write_doc(summary: dict[str, Any], path: Path = DOC) -> None:
-    block = f"{BEGIN}\n{markdown(summary)}\n{END}"
-    if path.is_file() and BEGIN in path.read_text():
-        text = path.read_text()
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1] if END in rest else ""
+    begin, end = markers(summary.get("parts_run") or list(PARTS))
+    block = f"{begin}\n{markdown(summary)}\n{end}"
+    text = path.read_text() if path.is_file() else "# Benchmarks\n"
+    if begin in text:
+        head, rest = text.split(begin, 1)
+        tail = rest.split(end, 1)[1] if end in rest else ""
         path.write_text(head + block + tail)
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"# Benchmarks\n\n{block}\n")
+        path.write_text(text.rstrip("\n") + f"\n\n{block}\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -287,6 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         "rows": rows,
         "failures": failures,
         "parts": sorted(results),
+        "parts_run": parts,
     }
     write_json("summary.json", summary, args.out)
     print()

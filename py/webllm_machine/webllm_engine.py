@@ -76,6 +76,7 @@ from .errors import (
     classify,
     classify_probe,
 )
+from .weights_check import bad_shards
 
 __all__ = [
     "DEFAULT_WORKER_URL",
@@ -134,6 +135,11 @@ WEBLLM_ENGINE_METHODS_USED: tuple[str, ...] = (
     "unload",
 )
 
+_TRUNCATED_HINT = (
+    "A weight shard on the server is truncated or corrupt (an upload that did not finish?): "
+    "upload it again. Its broken copy was removed from the browser's cache, so the next "
+    "load downloads it again."
+)
 _F16_ID = re.compile(r"q\d+f16")
 #: web-llm's cleanModelUrl(): a weights URL without "/resolve/<revision>/" gets "resolve/main/".
 _RESOLVED = re.compile(r".+/resolve/.+/")
@@ -896,6 +902,17 @@ class WebLLMEngine:
         does not link) are deleted from its cache, so that a retry downloads them again.
         """
         version = self.model_version
+        # A shard the server sent truncated is cached as it came, and fails every later
+        # load: name it, and delete it so that a retry downloads it again.
+        bad = await bad_shards(_weights_base(str(raw.get("model", ""))))
+        if bad and not isinstance(error, ModelLibraryError):
+            return ModelFilesError(
+                f"{bad[0].url.rsplit('/', 1)[-1]} at {bad[0].url} is {bad[0].cached} bytes, "
+                f"not the {bad[0].expected} that the model's tensor cache manifest says "
+                f"({error.source_name or 'Error'}: {error.message})",
+                hint=_TRUNCATED_HINT,
+                source_name=error.source_name,
+            )
         if isinstance(error, NetworkError | ModelFilesError):  # the file is not named
             base = _weights_base(str(raw.get("model", "")))
             checks = (

@@ -1,79 +1,87 @@
 """Load failures on the real engine, with real files: each ends in ``error`` with the right
 typed error and hint, and a retry with good files works.
 
-The kit's real files are served under ``/__real_bad__/<case>/`` by a route that spoils one
-of them (or none, once the case is "fixed"): a truncated weight shard, a tensor cache
-manifest that is not JSON, a weights URL with no files at all. The model library that
+The kit's real files are served from copies of its model folder with one file spoiled (or
+none, once the case is fixed): a truncated weight shard, a tensor cache manifest that is
+not JSON, a weights URL with no files at all. The model library that
 fails to link is the kit's own, on the app's web-llm 0.2.86 (built for ``v0_2_48``, it
 misses a function of the runtime: a real ``LinkError``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import PageLog, run_scenario, wait_python_ready
-from playwright.sync_api import Page, Route
+from helpers import ROOT, PageLog, run_scenario, wait_python_ready
+from playwright.sync_api import Page
 
-from realkit import LOAD_TIMEOUT_MS, WEIGHTS_DIR, RealModel
+from realkit import BUILD, LOAD_TIMEOUT_MS, RealModel
 
 pytestmark = pytest.mark.timeout(600)
 
 ENGINE_PAGE = "/tests/browser/pages/engine.html"
 LOAD_S = LOAD_TIMEOUT_MS / 1000
-BAD = "__real_bad__"
+#: Where the spoiled copies of the kit's model are (served by the test server, as files).
+BAD_DIR = BUILD / "spoiled"
 HTML = b"<!doctype html>\n<html><body><h1>Not found</h1></body></html>"
+CASES = ("truncated", "not-json", "empty")
 
 
 class SpoiledFiles:
-    """Serves the kit's model under /__real_bad__/<case>/resolve/main/, spoiled per case
-    until ``fixed`` holds the case."""
+    """Copies of the kit's model folder under build/realmodel/spoiled/<case>/resolve/main/
+    (symlinks to the good files), each with one file spoiled: ``truncated`` (the second
+    weight shard cut in half), ``not-json`` (the tensor cache manifest, both names, is an
+    HTML page), ``empty`` (no file at all)."""
 
-    def __init__(self) -> None:
-        self.fixed: set[str] = set()
-        self.requested: list[str] = []
+    def __init__(self, good: Path) -> None:
+        self.good = good
+        shutil.rmtree(BAD_DIR, ignore_errors=True)
+        for case in CASES:
+            folder = self.folder(case)
+            folder.mkdir(parents=True)
+            if case == "empty":
+                continue
+            for path in good.iterdir():
+                (folder / path.name).symlink_to(path)
+        shard = self.folder("truncated") / "params_shard_1.bin"
+        shard.unlink()
+        data = (good / shard.name).read_bytes()
+        shard.write_bytes(data[: len(data) // 2])
+        for name in ("ndarray-cache.json", "tensor-cache.json"):
+            (self.folder("not-json") / name).unlink()
+            (self.folder("not-json") / name).write_bytes(HTML)
 
-    def handle(self, route: Route) -> None:
-        url = route.request.url
-        self.requested.append(url)
-        case, _, rest = url.split(f"/{BAD}/", 1)[1].partition("/")
-        name = rest.rsplit("/", 1)[-1]
-        path = WEIGHTS_DIR / name
-        if case == "empty" and case not in self.fixed:
-            route.fulfill(status=404, content_type="text/html", body=HTML)
-            return
-        if not rest.startswith("resolve/main/") or not path.is_file():
-            route.fulfill(status=404, content_type="text/html", body=HTML)
-            return
-        body = path.read_bytes()
-        if case not in self.fixed:
-            if case == "truncated" and name == "params_shard_1.bin":
-                body = body[: len(body) // 2]
-            if case == "not-json" and name in ("ndarray-cache.json", "tensor-cache.json"):
-                route.fulfill(status=200, content_type="text/html", body=HTML)
-                return
-        kind = "application/json" if name.endswith(".json") else "application/octet-stream"
-        route.fulfill(status=200, content_type=kind, body=body)
+    @staticmethod
+    def folder(case: str) -> Path:
+        return BAD_DIR / case / "resolve" / "main"
+
+    def fix(self, case: str) -> None:
+        """Put the good files back (as the user would on their server)."""
+        for path in self.good.iterdir():
+            target = self.folder(case) / path.name
+            target.unlink(missing_ok=True)
+            target.symlink_to(path)
 
 
 @pytest.fixture(scope="module")
 def spoiled(
     real_page: Callable[..., tuple[Page, PageLog]], real_model: RealModel
-) -> tuple[Page, PageLog, SpoiledFiles, RealModel]:
+) -> Iterator[tuple[Page, PageLog, SpoiledFiles, RealModel]]:
     page, log = real_page()
-    files = SpoiledFiles()
-    page.route(f"**/{BAD}/**", files.handle)
+    files = SpoiledFiles(real_model.folder)
     page.goto(ENGINE_PAGE)
     wait_python_ready(page)
-    return page, log, files, real_model
+    yield page, log, files, real_model
+    shutil.rmtree(BAD_DIR, ignore_errors=True)
 
 
 def model(real_model: RealModel, case: str) -> dict[str, Any]:
-    return real_model.add_model_args(
-        model_id=f"Qwen2-0.5B-{case}-q4f32_1-MLC", model_url=f"/{BAD}/{case}"
-    )
+    url = "/" + (BAD_DIR / case).relative_to(ROOT).as_posix()
+    return real_model.add_model_args(model_id=f"Qwen2-0.5B-{case}-q4f32_1-MLC", model_url=url)
 
 
 def failed_load(page: Page, args: dict[str, Any]) -> dict[str, Any]:
@@ -140,7 +148,7 @@ def test_a_retry_with_good_files_works(
     page, _, files, real_model = spoiled
     args = model(real_model, "truncated")
     failed_load(page, args)  # a new client, in error
-    files.fixed.add("truncated")
+    files.fix("truncated")
     retry(page, args)
     run_scenario(page, "teardown", timeout_s=60)
 
