@@ -68,6 +68,9 @@ from playwright.sync_api import Browser, Page
 import realkit
 
 PROMPT = "Write a short story about a robot who learns to paint. Use about 150 words."
+#: The kit's prompt: one word (6 tokens with the chat template; a prefill on SwiftShader
+#: costs about 6 s per token).
+KIT_PROMPT = "hello"
 
 # Click on Send -> first reply text -> data-state back to ready.
 PROBE = """
@@ -183,6 +186,7 @@ def _open_kit(browser: Browser, server: StaticServer, kit_tokens: int) -> Page:
     page.wait_for_function("window.__benchPy !== undefined")
     page.click("#settings-panel summary")
     page.fill("#setting-max-tokens", str(kit_tokens))
+    page.fill("#setting-system-prompt", "")  # plain JS sends no system message either
     page.locator("#settings-form").evaluate("f => f.requestSubmit()")
     page.click("#settings-panel summary")
     page.click("#custom-model summary")
@@ -305,11 +309,13 @@ def _bind_engine(page: Page, model: str) -> str:
     return "an engine of its own (the adapter's could not be reached)"
 
 
-def app_run(page: Page, timeout_s: float, *, new_chat: bool = False) -> dict[str, Any]:
+def app_run(
+    page: Page, timeout_s: float, *, new_chat: bool = False, prompt: str = PROMPT
+) -> dict[str, Any]:
     if new_chat:  # the same one-message request as plain JS
         page.click("#new-chat-button")
         page.wait_for_function("document.querySelectorAll('#messages .message').length === 0")
-    page.fill("#prompt", PROMPT)
+    page.fill("#prompt", prompt)
     page.click("#send-button")
     page.wait_for_function(
         "window.__benchReal.doneAt !== null", timeout=timeout_s * 1000, polling=200
@@ -331,8 +337,8 @@ def app_run(page: Page, timeout_s: float, *, new_chat: bool = False) -> dict[str
     }
 
 
-def js_run(page: Page, max_tokens: int | None = None) -> dict[str, Any]:
-    out = page.evaluate(PLAIN_JS, {"prompt": PROMPT, "maxTokens": max_tokens})
+def js_run(page: Page, max_tokens: int | None = None, prompt: str = PROMPT) -> dict[str, Any]:
+    out = page.evaluate(PLAIN_JS, {"prompt": prompt, "maxTokens": max_tokens})
     usage = out.get("usage") or {}
     tokens = usage.get("completion_tokens") or out["chunks"]
     decode_ms = out["decode_ms"]
@@ -380,6 +386,7 @@ def measure(
     started = time.monotonic()
     page = _open_kit(browser, server, kit_tokens) if kit else _open(browser, server, config)
     max_tokens = kit_tokens if kit else None
+    prompt = KIT_PROMPT if kit else PROMPT
     loads: dict[str, list[float]] = {}
     try:
         load_s = _load(page, model_id, load_timeout_s)
@@ -394,9 +401,9 @@ def measure(
             first, second = (app_run, js_run) if i % 2 == 0 else (js_run, app_run)
             for fn in (first, second):
                 if fn is app_run:
-                    app.append(app_run(page, run_timeout_s, new_chat=kit))
+                    app.append(app_run(page, run_timeout_s, new_chat=kit, prompt=prompt))
                 else:
-                    plain.append(js_run(page, max_tokens))
+                    plain.append(js_run(page, max_tokens, prompt))
             log(
                 f"  real run {i + 1}/{runs}: app ttft {app[-1]['ttft_ms']:.0f} ms, "
                 f"{app[-1]['decode_tok_s'] or 0:.1f} tok/s; plain JS ttft "
@@ -418,7 +425,7 @@ def measure(
         "double": double,
         "double_config": config,
         "runs": runs,
-        "prompt": PROMPT,
+        "prompt": prompt,
         "load_s": load_s,
         "loads": loads,
         "kit": kit,
