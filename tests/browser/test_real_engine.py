@@ -44,8 +44,14 @@ def engine_page(
 
 
 def no_errors(log: PageLog) -> None:
-    assert log.errors() == [], "\n".join(log.errors())
-    assert log.failed_requests == [], log.failed_requests
+    """No console error, page error or failed request since the last check (the log is
+    the module's: it is emptied, so each test answers for its own)."""
+    errors, failed = log.errors(), list(log.failed_requests)
+    log.console_errors.clear()
+    log.page_errors.clear()
+    log.failed_requests.clear()
+    assert errors == [], "\n".join(errors)
+    assert failed == [], failed
 
 
 def expect_idle_and_clean(result: dict[str, Any]) -> None:

@@ -527,8 +527,10 @@ async def real_teardown_loading(
     load_task = asyncio.ensure_future(client.load_model(model_id, on_progress=on_progress))
     waited = await outcome(reached.wait(), timeout_s)
     during = {"state": client.get_state().value, **engine_info()}
-    torn = await outcome(client.teardown(), timeout_s)
-    loaded = await outcome(load_task, timeout_s)
+    # Both awaited from now on: the load's error is retrieved as soon as it is set.
+    torn, loaded = await asyncio.gather(
+        outcome(client.teardown(), timeout_s), outcome(load_task, timeout_s)
+    )
     await asyncio.sleep(0.5)  # a late report of the dead worker would show here
     return {"waited": waited, "during": during, "teardown": torn, "load": loaded, **status()}
 
