@@ -20,7 +20,20 @@ decode (``--double-delay-ms`` per token), to test the harness itself.
    plain JS: ``engine.resetChat()``), so each starts from the same empty conversation.
 The replies' lengths vary with sampling, so rates are per token.
 
+**The kit** (``--model Qwen2-0.5B-random-q4f32_1-MLC``, ``make bench
+REAL_MODEL=Qwen2-0.5B-random-q4f32_1-MLC``): the real-engine tests' model (tests/realkit/: a
+real MLC library, random weights, built by tests/browser/realkit.py) runs here, on web-llm
+0.2.79 routed in place of the app's module, added with the app's "Add a custom model"
+form; nothing leaves the page's origin. Replies are capped at ``--kit-tokens`` tokens (the
+app's max tokens setting, and the same ``max_tokens`` in plain JS), each app run in a new
+conversation (the same one-message request as plain JS), no warm-up (the load compiles the
+pipelines). Then the loads, alternating app (Unload, Load) and plain JS
+(``CreateWebWorkerMLCEngine`` in a worker of its own), ``--load-runs`` each, from the Cache
+API and cold (web-llm's caches emptied first). ``--dawn-fast`` (run.py) launches Chromium
+with Dawn's faster flags.
+
 Usage: python3 bench/real.py --model Qwen2.5-0.5B-Instruct-q4f32_1-MLC [--runs 5]
+       python3 bench/real.py --model Qwen2-0.5B-random-q4f32_1-MLC --runs 3 --dawn-fast
        python3 bench/real.py --double [--runs 2]
 """
 
@@ -52,7 +65,11 @@ from common import (
 from helpers import PYTHON_READY, StaticServer
 from playwright.sync_api import Browser, Page
 
+import realkit
+
 PROMPT = "Write a short story about a robot who learns to paint. Use about 150 words."
+#: The kit's prompt (a prefill on SwiftShader costs about the same for any short prompt).
+KIT_PROMPT = "hello"
 
 # Click on Send -> first reply text -> data-state back to ready.
 PROBE = """
@@ -84,7 +101,7 @@ PROBE = """
 
 # The same request, from JS, to the engine object the app loaded.
 PLAIN_JS = """
-async ({ prompt }) => {
+async ({ prompt, maxTokens }) => {
   const engine = window.__benchEngine;
   await engine.resetChat();
   const item = document.createElement("li");
@@ -97,6 +114,7 @@ async ({ prompt }) => {
     messages: [{ role: "user", content: prompt }],
     stream: true,
     stream_options: { include_usage: true },
+    ...(maxTokens ? { max_tokens: maxTokens } : {}),
   });
   for await (const chunk of chunks) {
     const delta = chunk.choices[0]?.delta?.content;
@@ -116,6 +134,26 @@ async ({ prompt }) => {
 }
 """
 
+# Load the kit's model from JS, in a worker of its own; the wall time, then unload.
+PLAIN_LOAD_JS = """
+async ({ modelId, record }) => {
+  const webllm = await import(new URL("/static/vendor/web-llm/index.js", location.origin).href);
+  const worker = new Worker(new URL("/static/js/webllm-worker.js", location.origin),
+                            { type: "module" });
+  const start = performance.now();
+  const engine = await webllm.CreateWebWorkerMLCEngine(
+    worker, modelId, { appConfig: { model_list: [record] } });
+  const load_ms = performance.now() - start;
+  await engine.unload();
+  worker.terminate();
+  return load_ms;
+}
+"""
+
+CLEAR_CACHES_JS = """async () => {
+  for (const name of await caches.keys()) if (name.startsWith("webllm/")) await caches.delete(name);
+}"""
+
 USAGE_PY = """
 import json as _json
 _u = client.get_state().context.usage
@@ -126,6 +164,83 @@ _json.dumps(None if _u is None else {"completion_tokens": _u.completion_tokens,
 # The web-llm engine object the app's adapter holds (a JS object): reached through the
 # adapter's session. If the adapter changes, the baseline loads its own engine instead.
 ENGINE_PY = "engine._session.engine if engine._session is not None else None"
+
+
+def _open_kit(browser: Browser, server: StaticServer, kit_tokens: int) -> Page:
+    """The app with web-llm 0.2.79 routed in, max tokens set, the kit's model added with
+    the "Add a custom model" form and selected. Nothing may leave the origin."""
+    off: list[str] = []
+    context = new_context(browser, server, off)
+    realkit.use_webllm_0279(context)
+    page = context.new_page()
+    page.__dict__["bench_off_origin"] = off
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(f"{exc.name}: {exc.message}"))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.__dict__["bench_errors"] = errors
+    page.set_default_timeout(READY_TIMEOUT_MS)
+    page.add_init_script(PYODIDE_HANDLE)
+    page.goto(APP)
+    page.wait_for_selector(PYTHON_READY, state="attached", timeout=READY_TIMEOUT_MS)
+    page.wait_for_function("window.__benchPy !== undefined")
+    page.click("#settings-panel summary")
+    page.fill("#setting-max-tokens", str(kit_tokens))
+    page.fill("#setting-system-prompt", "")  # plain JS sends no system message
+    page.locator("#settings-form").evaluate("f => f.requestSubmit()")
+    page.click("#settings-panel summary")
+    page.click("#custom-model summary")
+    page.fill("#custom-model-id", realkit.MODEL_ID)
+    page.fill("#custom-model-url", server.origin + realkit.MODEL_PATH)
+    page.fill("#custom-model-lib-url", server.origin + realkit.LIBRARY_PATH)
+    page.fill("#custom-model-context", str(realkit.CONTEXT_WINDOW))
+    page.click("#custom-model-add")
+    page.wait_for_selector(f'#model-select option[value="{realkit.MODEL_ID}"]', state="attached")
+    page.add_init_script(PROBE)
+    page.evaluate(PROBE)
+    return page
+
+
+def _kit_record(server: StaticServer) -> dict[str, Any]:
+    return {
+        "model_id": realkit.MODEL_ID,
+        "model": server.origin + realkit.MODEL_PATH,
+        "model_lib": server.origin + realkit.LIBRARY_PATH,
+        "overrides": {"context_window_size": realkit.CONTEXT_WINDOW},
+    }
+
+
+def _unload(page: Page) -> None:
+    page.click("#unload-button")
+    page.wait_for_function("document.getElementById('app').dataset.state === 'idle'")
+
+
+def kit_loads(
+    page: Page, server: StaticServer, runs: int, timeout_s: float, log: Any
+) -> dict[str, list[float]]:
+    """Alternating app / plain JS loads, from the Cache API then cold; seconds. The app
+    is idle between its loads, so one model is in memory at a time."""
+    out: dict[str, list[float]] = {"app_cached": [], "js_cached": [], "app_cold": [], "js_cold": []}
+    record = _kit_record(server)
+    for cold in (False, True):
+        mode = "cold" if cold else "cached"
+        for i in range(runs):
+            order = ("app", "js") if i % 2 == 0 else ("js", "app")
+            for who in order:
+                if cold:
+                    page.evaluate(CLEAR_CACHES_JS)
+                if who == "app":
+                    out[f"app_{mode}"].append(_load(page, realkit.MODEL_ID, timeout_s))
+                    _unload(page)
+                else:
+                    ms = page.evaluate(
+                        PLAIN_LOAD_JS, {"modelId": realkit.MODEL_ID, "record": record}
+                    )
+                    out[f"js_{mode}"].append(ms / 1000)
+            log(
+                f"  real load {mode} {i + 1}/{runs}: app {out[f'app_{mode}'][-1]:.1f} s, "
+                f"plain JS {out[f'js_{mode}'][-1]:.1f} s"
+            )
+    return out
 
 
 def _open(browser: Browser, server: StaticServer, double: dict[str, Any] | None) -> Page:
@@ -193,8 +308,20 @@ def _bind_engine(page: Page, model: str) -> str:
     return "an engine of its own (the adapter's could not be reached)"
 
 
-def app_run(page: Page, timeout_s: float) -> dict[str, Any]:
-    page.fill("#prompt", PROMPT)
+def app_run(
+    page: Page,
+    timeout_s: float,
+    *,
+    new_chat: bool = False,
+    prompt: str = PROMPT,
+    extra_tokens: int = 0,
+) -> dict[str, Any]:
+    """``extra_tokens``: 1 on web-llm 0.2.79, whose ``completion_tokens`` counts decode
+    steps (one less than the tokens)."""
+    if new_chat:  # the same one-message request as plain JS
+        page.click("#new-chat-button")
+        page.wait_for_function("document.querySelectorAll('#messages .message').length === 0")
+    page.fill("#prompt", prompt)
     page.click("#send-button")
     page.wait_for_function(
         "window.__benchReal.doneAt !== null", timeout=timeout_s * 1000, polling=200
@@ -204,7 +331,7 @@ def app_run(page: Page, timeout_s: float) -> dict[str, Any]:
     if isinstance(usage, str):
         usage = json.loads(usage)
     py(page, "await client.clear_chat()")
-    tokens = (usage or {}).get("completion_tokens") or 0
+    tokens = ((usage or {}).get("completion_tokens") or 0) + extra_tokens
     decode_ms = s["doneAt"] - s["firstAt"]
     return {
         "ttft_ms": s["firstAt"] - s["clickAt"],
@@ -216,10 +343,12 @@ def app_run(page: Page, timeout_s: float) -> dict[str, Any]:
     }
 
 
-def js_run(page: Page) -> dict[str, Any]:
-    out = page.evaluate(PLAIN_JS, {"prompt": PROMPT})
+def js_run(
+    page: Page, max_tokens: int | None = None, prompt: str = PROMPT, extra_tokens: int = 0
+) -> dict[str, Any]:
+    out = page.evaluate(PLAIN_JS, {"prompt": prompt, "maxTokens": max_tokens})
     usage = out.get("usage") or {}
-    tokens = usage.get("completion_tokens") or out["chunks"]
+    tokens = (usage.get("completion_tokens") or out["chunks"]) + extra_tokens
     decode_ms = out["decode_ms"]
     extra = usage.get("extra") or {}
     return {
@@ -244,8 +373,15 @@ def measure(
     load_timeout_s: float = 1800.0,
     run_timeout_s: float = 600.0,
     log: Any = print,
+    kit_tokens: int = 4,
+    load_runs: int = 2,
+    dawn_fast: bool = False,
 ) -> dict[str, Any]:
     model_id = model or DOUBLE_MODEL
+    kit = model_id == realkit.MODEL_ID and not double
+    if kit:
+        built = realkit.build_model()
+        log(f"  real: the kit's model in {built.folder} ({built.built_s:.0f} s to build)")
     config = None
     if double:
         config = {
@@ -256,31 +392,45 @@ def measure(
             "workerTimeoutMs": 120_000,
         }
     started = time.monotonic()
-    page = _open(browser, server, config)
+    page = _open_kit(browser, server, kit_tokens) if kit else _open(browser, server, config)
+    max_tokens = kit_tokens if kit else None
+    prompt = KIT_PROMPT if kit else PROMPT
+    loads: dict[str, list[float]] = {}
     try:
         load_s = _load(page, model_id, load_timeout_s)
         log(f"  real: {model_id} loaded in {load_s:.1f} s")
         engine_source = _bind_engine(page, model_id)
-        # One warm-up of each (shader compilation, JIT).
-        app_run(page, run_timeout_s)
-        js_run(page)
+        if not kit:  # One warm-up of each (shader compilation, JIT).
+            app_run(page, run_timeout_s)
+            js_run(page)
         app: list[dict[str, Any]] = []
         plain: list[dict[str, Any]] = []
         for i in range(runs):
             first, second = (app_run, js_run) if i % 2 == 0 else (js_run, app_run)
             for fn in (first, second):
+                extra = 1 if kit else 0
                 if fn is app_run:
-                    app.append(app_run(page, run_timeout_s))
+                    app.append(
+                        app_run(
+                            page, run_timeout_s, new_chat=kit, prompt=prompt, extra_tokens=extra
+                        )
+                    )
                 else:
-                    plain.append(js_run(page))
+                    plain.append(js_run(page, max_tokens, prompt, extra))
             log(
                 f"  real run {i + 1}/{runs}: app ttft {app[-1]['ttft_ms']:.0f} ms, "
                 f"{app[-1]['decode_tok_s'] or 0:.1f} tok/s; plain JS ttft "
                 f"{plain[-1]['ttft_ms']:.0f} ms, {plain[-1]['decode_tok_s'] or 0:.1f} tok/s"
             )
+        if kit:
+            _unload(page)
+            loads = kit_loads(page, server, load_runs, load_timeout_s, log)
         errors = page.__dict__.get("bench_errors", [])
         if errors:
             raise HarnessError(f"page errors: {errors}")
+        off = page.__dict__.get("bench_off_origin", [])
+        if off:
+            raise HarnessError(f"requests left the origin: {off}")
     finally:
         page.context.close()
     return {
@@ -288,8 +438,13 @@ def measure(
         "double": double,
         "double_config": config,
         "runs": runs,
-        "prompt": PROMPT,
+        "prompt": prompt,
         "load_s": load_s,
+        "loads": loads,
+        "kit": kit,
+        "kit_tokens": max_tokens,
+        "webllm": realkit.WEBLLM_0279_VERSION if kit else "the app's",
+        "dawn_fast": dawn_fast,
         "baseline_engine": engine_source,
         "app": app,
         "plain_js": plain,
@@ -316,6 +471,26 @@ def rows(result: dict[str, Any]) -> list[dict[str, Any]]:
         ("decode tokens/s (web-llm)", "", "decode_tokens_per_s", "tok/s", 1.0),
         ("time to first token (web-llm)", "", "time_to_first_token_s", "ms", 1000.0),
     )
+    flags = " (Dawn's fast flags)" if result.get("dawn_fast") else ""
+    if result.get("kit"):
+        label = f"kit on web-llm {result['webllm']}, {result['kit_tokens']} tokens{flags}"
+    loads = result.get("loads") or {}
+    for mode in ("cold", "cached"):
+        a_s, b_s = loads.get(f"app_{mode}"), loads.get(f"js_{mode}")
+        if a_s and b_s:
+            out.append(
+                row(
+                    "real",
+                    f"load ({'cold' if mode == 'cold' else 'from the Cache API'}), {label}",
+                    median(a_s),
+                    median(b_s),
+                    "s",
+                    target="within 2 %",
+                    note=f"median of {len(a_s)}, alternating; app: Load clicked -> ready; "
+                    f"plain JS: CreateWebWorkerMLCEngine in its own worker; app {a_s}, "
+                    f"plain JS {b_s}",
+                )
+            )
     for what, key, sub, unit, scale in figures:
         a, b = _med(app, key, sub), _med(plain, key, sub)
         if a is None or b is None:
@@ -344,6 +519,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--double-delay-ms", type=float, default=5.0)
     parser.add_argument("--load-timeout", type=float, default=1800.0)
     parser.add_argument("--out", type=Path, default=RESULTS / "real.json")
+    parser.add_argument("--kit-tokens", type=int, default=4)
+    parser.add_argument("--load-runs", type=int, default=2)
+    parser.add_argument("--dawn-fast", action="store_true", help="Dawn's faster flags")
     args = parser.parse_args(argv)
     if not args.model and not args.double:
         parser.error("give --model <id> (a machine that can run it) or --double")
@@ -357,6 +535,10 @@ def main(argv: list[str] | None = None) -> int:
         double_tokens=args.double_tokens,
         double_delay_ms=args.double_delay_ms,
         load_timeout_s=args.load_timeout,
+        kit_tokens=args.kit_tokens,
+        load_runs=args.load_runs,
+        dawn_fast=args.dawn_fast,
+        dawn=args.dawn_fast,
     )
 
 

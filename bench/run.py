@@ -39,6 +39,7 @@ import memory
 import real
 import stream
 from common import (
+    DAWN_FAST_ARGS,
     RESULTS,
     ROOT,
     environment,
@@ -88,16 +89,26 @@ def markdown(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def markers(parts: list[str]) -> tuple[str, str]:
+    """The comments around a run's table in the doc: the whole run's, or (a run of some
+    parts only, e.g. ``--parts real``) a block of its own, so that the full table stays."""
+    if set(parts) >= set(PARTS) - {"real"}:
+        return BEGIN, END
+    name = "+".join(parts)
+    return f"<!-- bench:{name}:begin -->", f"<!-- bench:{name}:end -->"
+
+
 def write_doc(summary: dict[str, Any], path: Path = DOC) -> None:
-    block = f"{BEGIN}\n{markdown(summary)}\n{END}"
-    if path.is_file() and BEGIN in path.read_text():
-        text = path.read_text()
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1] if END in rest else ""
+    begin, end = markers(summary.get("parts_run") or list(PARTS))
+    block = f"{begin}\n{markdown(summary)}\n{end}"
+    text = path.read_text() if path.is_file() else "# Benchmarks\n"
+    if begin in text:
+        head, rest = text.split(begin, 1)
+        tail = rest.split(end, 1)[1] if end in rest else ""
         path.write_text(head + block + tail)
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"# Benchmarks\n\n{block}\n")
+        path.write_text(text.rstrip("\n") + f"\n\n{block}\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,6 +141,17 @@ def main(argv: list[str] | None = None) -> int:
         "--real-double", action="store_true", help="real: run its harness on the double"
     )
     parser.add_argument("--real-runs", type=int, default=5)
+    parser.add_argument(
+        "--real-kit-tokens", type=int, default=4, help="real, the kit: tokens per reply"
+    )
+    parser.add_argument(
+        "--real-load-runs", type=int, default=2, help="real, the kit: loads of each kind"
+    )
+    parser.add_argument(
+        "--dawn-fast",
+        action="store_true",
+        help="real: its own Chromium with Dawn's faster flags (" + DAWN_FAST_ARGS[0] + ")",
+    )
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -216,17 +238,25 @@ def main(argv: list[str] | None = None) -> int:
                             ),
                         )
                     if "real" in parts and (args.real_model or args.real_double):
-                        attempt(
-                            "real",
-                            lambda: real.measure(
-                                browser,
-                                server,
-                                model=args.real_model or None,
-                                double=args.real_double and not args.real_model,
-                                runs=args.real_runs,
-                                log=log,
-                            ),
-                        )
+                        real_browser = launch(pw, dawn=True) if args.dawn_fast else browser
+                        try:
+                            attempt(
+                                "real",
+                                lambda: real.measure(
+                                    real_browser,
+                                    server,
+                                    model=args.real_model or None,
+                                    double=args.real_double and not args.real_model,
+                                    runs=args.real_runs,
+                                    log=log,
+                                    kit_tokens=args.real_kit_tokens,
+                                    load_runs=args.real_load_runs,
+                                    dawn_fast=args.dawn_fast,
+                                ),
+                            )
+                        finally:
+                            if real_browser is not browser:
+                                real_browser.close()
                 finally:
                     browser.close()
             if "memory" in parts:
@@ -267,6 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         "rows": rows,
         "failures": failures,
         "parts": sorted(results),
+        "parts_run": parts,
     }
     write_json("summary.json", summary, args.out)
     print()

@@ -78,12 +78,14 @@ from pyodide.ffi import (  # type: ignore[import-not-found]
 )
 
 from . import diagnosis
-from .catalog import describe_record, find_record, is_custom, with_absolute_urls
+from .catalog import describe_record, find_record, is_custom, weights_base, with_absolute_urls
 from .diagnosis import ScriptLoadError
 from .engine import LoadProgress, ProgressCallback
 from .errors import (
     InvalidRequestError,
     LoadCancelledError,
+    ModelFilesError,
+    ModelLibraryError,
     ModelNotFoundError,
     NetworkError,
     NotReadyError,
@@ -91,6 +93,7 @@ from .errors import (
     classify,
     classify_probe,
 )
+from .weights_check import bad_shards
 
 __all__ = [
     "DEFAULT_MODULE_URL",
@@ -153,6 +156,11 @@ WEBLLM_ENGINE_METHODS_USED: tuple[str, ...] = (
     "unload",
 )
 
+_TRUNCATED_HINT = (
+    "A weight shard on the server is truncated or corrupt (an upload that did not finish?): "
+    "upload it again. Its broken copy was removed from the browser's cache, so the next "
+    "load downloads it again."
+)
 #: How long the page waits for each file when it checks a failed load's files or scripts.
 PROBE_TIMEOUT_S = 10.0
 
@@ -751,6 +759,17 @@ class WebLLMEngine:
         downloads them again.
         """
         version = self.model_version
+        # A shard the server sent truncated is cached as it came, and fails every later
+        # load: name it, and delete it so that a retry downloads it again.
+        bad = await bad_shards(weights_base(str(raw.get("model", ""))))
+        if bad and not isinstance(error, ModelLibraryError):
+            return ModelFilesError(
+                f"{bad[0].url.rsplit('/', 1)[-1]} at {bad[0].url} is {bad[0].cached} bytes, "
+                f"not the {bad[0].expected} that the model's tensor cache manifest says "
+                f"({error.source_name or 'Error'}: {error.message})",
+                hint=_TRUNCATED_HINT,
+                source_name=error.source_name,
+            )
         if diagnosis.needs_probes(error):
             for file, url, expect in diagnosis.probe_plan(raw):
                 probe = {**await self._probe(url, expect), "file": file}

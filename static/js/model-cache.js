@@ -11,7 +11,9 @@ export async function scan(prefix, withSizes) {
     const cache = await caches.open(name);
     for (const request of await cache.keys()) {
       let size = 0;
-      const isManifest = request.url.endsWith("/tensor-cache.json");
+      // web-llm before 0.2.80 (tvmjs) names it ndarray-cache.json.
+      const isManifest = request.url.endsWith("/tensor-cache.json") ||
+        request.url.endsWith("/ndarray-cache.json");
       if (withSizes || isManifest) {
         const response = await cache.match(request);
         if (response) {

@@ -13,6 +13,10 @@ Fixtures:
     page_no_webgpu      the same on ``browser_no_webgpu`` (its log: ``page_no_webgpu_log``)
     new_page            factory: ``new_page(browser)`` for more recorded pages
     page_log            what the page did: console errors, page errors, request URLs
+    real_model          the real-engine kit's random-weight model, built once (session)
+    real_page           factory (module): ``real_page(webllm_0279=True)``, a page and its
+                        log on ``browser`` with web-llm 0.2.79 routed in; skips the test
+                        with the reason when the browser has no WebGPU adapter
 
 Any request that leaves the server's origin is aborted (nothing reaches the network) and
 fails the test that made it.
@@ -46,10 +50,14 @@ from helpers import (
     same_origin,
 )
 
+from realkit import RealModel, build_model, use_webllm_0279, webgpu_missing
+
 BROWSER_DIR = Path(__file__).resolve().parent
 ROOT = BROWSER_DIR.parent.parent
 #: Fixtures that start Playwright: only tests under tests/browser/ may use them.
-BROWSER_FIXTURES = frozenset({"playwright", "browser", "browser_no_webgpu", "page", "new_page"})
+BROWSER_FIXTURES = frozenset(
+    {"playwright", "browser", "browser_no_webgpu", "page", "new_page", "real_page"}
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -194,3 +202,44 @@ def page_no_webgpu(_page_no_webgpu_and_log: tuple[Page, PageLog]) -> Page:
 @pytest.fixture
 def page_no_webgpu_log(_page_no_webgpu_and_log: tuple[Page, PageLog]) -> PageLog:
     return _page_no_webgpu_and_log[1]
+
+
+@pytest.fixture(scope="session")
+def real_model() -> RealModel:
+    """The random-weight model of tests/realkit/, written once into build/realmodel/."""
+    return build_model()
+
+
+@pytest.fixture(scope="module")
+def real_page(
+    server: StaticServer, browser: Browser, real_model: RealModel
+) -> Iterator[Callable[..., tuple[Page, PageLog]]]:
+    """Factory of pages for the real-engine tests, shared by a module's tests (a loaded
+    model is reused across them). ``webllm_0279=False`` keeps the app's web-llm 0.2.86.
+    Requests off the origin fail the module, as with ``new_page``."""
+    contexts: list[tuple[BrowserContext, PageLog]] = []
+
+    def make(*, webllm_0279: bool = True) -> tuple[Page, PageLog]:
+        log = PageLog(origin=server.origin)
+        context = browser.new_context(base_url=server.origin, service_workers="block")
+        context.route(lambda url: not same_origin(url, server.origin), log.block_off_origin)
+        if webllm_0279:
+            use_webllm_0279(context)
+        context.on("request", log.on_request)
+        context.on("requestfailed", log.on_request_failed)
+        page = context.new_page()
+        page.on("console", log.on_console)
+        page.on("pageerror", log.on_page_error)
+        contexts.append((context, log))
+        page.goto("/static/js/webllm-worker.js")  # a light page of the origin (text)
+        reason = webgpu_missing(page)
+        if reason:
+            pytest.skip(f"no WebGPU in this browser ({reason}): the real-engine tests need it")
+        return page, log
+
+    yield make
+    for context, _ in contexts:
+        context.close()
+    off = [url for _, log in contexts for url in log.off_origin]
+    if off:
+        pytest.fail(f"requests left {server.origin}: {off}", pytrace=False)

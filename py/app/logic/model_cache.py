@@ -9,6 +9,9 @@ URL) and ``webllm/wasm`` (the model library, by its ``model_lib`` URL). Its
 asked about; :func:`scan` reads every key of the ``webllm/*`` caches once (and each cached
 manifest), and :func:`attribute` tells which files belong to which model.
 
+web-llm before 0.2.80 (tvmjs) names the manifest ``ndarray-cache.json``; either name counts
+(a model cached by such a version, e.g. the real-engine tests' web-llm 0.2.79, is complete).
+
 This module is plain Python; reading and deleting the cached files is
 :mod:`app.browser`'s (``scan_cache``, ``delete_cached``, ``storage_estimate``).
 
@@ -26,6 +29,10 @@ This module is plain Python; reading and deleting the cached files is
 (True, '7.0 MB')
 >>> [f.url.rsplit("/", 1)[1] for f in others]
 ['x.bin']
+>>> old = [CachedFile("webllm/model", base + "ndarray-cache.json", 100), files[1]]
+>>> attribute(old, {base + "ndarray-cache.json": ["params_shard_0.bin"]}, records)[0][
+...     "M-q4f32_1-MLC"].status
+'complete'
 """
 
 from __future__ import annotations
@@ -52,6 +59,8 @@ __all__ = [
 #: The Cache API caches web-llm writes: ``webllm/model``, ``webllm/config``, ``webllm/wasm``.
 CACHE_PREFIX = "webllm/"
 MANIFEST = "tensor-cache.json"
+#: The manifest's name in web-llm before 0.2.80.
+OLD_MANIFEST = "ndarray-cache.json"
 _RESOLVED = re.compile(r".+/resolve/.+/")
 
 
@@ -137,8 +146,10 @@ def attribute(
         ]
         if not any(f.cache != CACHE_PREFIX + "wasm" for f in mine):
             continue  # a library alone (shared, or left over): not this model's download
-        manifest = base + MANIFEST
         urls = {f.url for f in mine}
+        manifest = base + MANIFEST
+        if manifest not in urls and base + OLD_MANIFEST in urls:
+            manifest = base + OLD_MANIFEST
         shards = manifests.get(manifest)
         complete = (
             manifest in urls

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import js  # type: ignore[import-not-found]
+from pyodide.code import run_js  # type: ignore[import-not-found]
 from pyodide.ffi import create_proxy, jsnull, to_js  # type: ignore[import-not-found]
 
 from webllm_machine import LoadProgress, Snapshot, WebLLMClient, WebLLMError
@@ -451,6 +453,195 @@ async def load_custom(models: list[dict[str, Any]], model_id: str, timeout_s: fl
 
 
 SCENARIOS.update({f.__name__: f for f in (prebuilt, load_custom)})
+
+
+# -- the real engine (tests/browser/test_real_engine.py) -----------------------------------
+
+
+def _new_client(models: list[dict[str, Any]]) -> None:
+    """A new client (and engine) with these custom models, recording states and progress."""
+    global client, engine
+    engine = WebLLMEngine(worker_url=WORKER_URL)
+    client = WebLLMClient(engine=engine)
+    progress.clear()
+    states.clear()
+    client.subscribe(
+        lambda s: states.append(s.value) if not states or states[-1] != s.value else None
+    )
+    for model in models:
+        client.add_model(**{"origin": str(js.location.origin), **model})
+
+
+def _record_progress(report: LoadProgress) -> None:
+    progress.append({"value": report.value, "text": report.text, "elapsed_s": report.elapsed_s})
+
+
+async def real_load(
+    models: list[dict[str, Any]], model_id: str, timeout_s: float = 300, new: bool = True
+) -> Any:
+    """Load ``model_id`` (a custom model of ``models``) with progress; ``new``: on a new
+    client, else on the kept one (a retry from ``error``). The load's wall time too."""
+    if new or client is None:
+        _new_client(models)
+    assert client is not None
+    progress.clear()
+    start = time.monotonic()
+    result = await outcome(client.load_model(model_id, on_progress=_record_progress), timeout_s)
+    return {"load": result, "load_s": time.monotonic() - start, **status()}
+
+
+async def real_create(
+    text: str, stream: bool, options: dict[str, Any] | None = None, timeout_s: float = 300
+) -> Any:
+    """``client.chat.completions.create(messages=[user text], stream=..., **options)``."""
+    assert client is not None
+
+    async def go() -> dict[str, Any]:
+        assert client is not None
+        messages = [{"role": "user", "content": text}]
+        if not stream:
+            resp = await client.chat.completions.create(messages=messages, **(options or {}))
+            choice = resp.choices[0]
+            return {
+                "content": choice.message.content,
+                "finish_reason": choice.finish_reason,
+                "completion_tokens": None if resp.usage is None else resp.usage.completion_tokens,
+                "chunks": [],
+            }
+        chunks: list[dict[str, Any]] = []
+        it = await client.chat.completions.create(messages=messages, stream=True, **(options or {}))
+        async for chunk in it:
+            chunks.append(
+                {
+                    "choices": [
+                        {"content": c.delta.content, "finish_reason": c.finish_reason}
+                        for c in chunk.choices
+                    ],
+                    "usage": None if chunk.usage is None else chunk.usage.completion_tokens,
+                }
+            )
+        content = "".join(c["content"] or "" for ch in chunks for c in ch["choices"])
+        finish = [c["finish_reason"] for ch in chunks for c in ch["choices"] if c["finish_reason"]]
+        return {
+            "content": content,
+            "finish_reason": finish[-1] if finish else None,
+            "completion_tokens": chunks[-1]["usage"] if chunks else None,
+            "chunks": chunks,
+        }
+
+    start = time.monotonic()
+    result = await outcome(go(), timeout_s)
+    return {"create": result, "wall_s": time.monotonic() - start, **status()}
+
+
+async def real_stream_stop(
+    text: str, options: dict[str, Any] | None = None, stop_after: int = 1, timeout_s: float = 300
+) -> Any:
+    """``stream_chat``; ``stop()`` after ``stop_after`` deltas; read on until it ends."""
+    assert client is not None
+    deltas: list[str] = []
+    stopped_at: list[str] = []
+
+    async def go() -> None:
+        assert client is not None
+        async for delta in client.stream_chat([{"role": "user", "content": text}], options):
+            deltas.append(delta)
+            if len(deltas) == stop_after:
+                stopped_at.append(client.get_state().value)
+                await client.stop()
+
+    result = await outcome(go(), timeout_s)
+    return {"stream": result, "deltas": deltas, "stopped_in": stopped_at, **status()}
+
+
+async def real_teardown_chatting(
+    text: str, options: dict[str, Any] | None = None, timeout_s: float = 300
+) -> Any:
+    """``start_chat``; ``teardown()`` as soon as the machine is ``chatting``."""
+    assert client is not None
+    chatting = asyncio.Event()
+    unsubscribe = client.subscribe(lambda s: chatting.set() if s.value == "chatting" else None)
+    task = asyncio.ensure_future(client.start_chat([{"role": "user", "content": text}], options))
+    waited = await outcome(chatting.wait(), timeout_s)
+    unsubscribe()
+    was_loaded = engine_info()
+    torn = await outcome(client.teardown(), timeout_s)
+    chat_result = await outcome(task, timeout_s)
+    if chat_result["ok"]:
+        chat_result["value"] = result_info(chat_result["value"])
+    return {
+        "waited": waited,
+        "while_chatting": was_loaded,
+        "teardown": torn,
+        "chat": chat_result,
+        **status(),
+    }
+
+
+async def real_teardown_loading(
+    models: list[dict[str, Any]], model_id: str, after_reports: int = 2, timeout_s: float = 300
+) -> Any:
+    """A new client loads; ``teardown()`` after ``after_reports`` progress reports."""
+    _new_client(models)
+    assert client is not None
+    reached = asyncio.Event()
+
+    def on_progress(report: LoadProgress) -> None:
+        _record_progress(report)
+        if len(progress) >= after_reports:
+            reached.set()
+
+    load_task = asyncio.ensure_future(client.load_model(model_id, on_progress=on_progress))
+    waited = await outcome(reached.wait(), timeout_s)
+    during = {"state": client.get_state().value, **engine_info()}
+    # Both awaited from now on: the load's error is retrieved as soon as it is set.
+    torn, loaded = await asyncio.gather(
+        outcome(client.teardown(), timeout_s), outcome(load_task, timeout_s)
+    )
+    await asyncio.sleep(0.5)  # a late report of the dead worker would show here
+    return {"waited": waited, "during": during, "teardown": torn, "load": loaded, **status()}
+
+
+async def cache_status(model_id: str) -> Any:
+    """``has_model_in_cache`` for a custom model of the kept client, and the Cache API's
+    ``webllm/*`` entries."""
+    assert client is not None and engine is not None
+    app_config = {"model_list": [r.app_config_entry() for r in client.models() if r.custom]}
+    cached = await outcome(engine.has_model_in_cache(model_id, app_config), 60)
+    keys = await run_js(
+        """async () => { const out = {};
+          for (const n of await caches.keys()) {
+            if (!n.startsWith("webllm/")) continue;
+            out[n] = (await (await caches.open(n)).keys()).map((r) => r.url);
+          }
+          return JSON.stringify(out); }"""
+    )()
+    return {"cached": cached, "caches": json.loads(str(keys))}
+
+
+async def clear_caches() -> Any:
+    """Delete every ``webllm/*`` cache of the origin."""
+    await run_js(
+        """async () => { for (const n of await caches.keys())
+          if (n.startsWith("webllm/")) await caches.delete(n); }"""
+    )()
+    return True
+
+
+SCENARIOS.update(
+    {
+        f.__name__: f
+        for f in (
+            real_load,
+            real_create,
+            real_stream_stop,
+            real_teardown_chatting,
+            real_teardown_loading,
+            cache_status,
+            clear_caches,
+        )
+    }
+)
 
 
 # -- benchmarks (bench/memory.py, tests/browser/test_bench_harness.py) ---------------------
