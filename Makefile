@@ -61,6 +61,7 @@ test-browser: vendor
 
 lint: install
 	$(PYTHON) -m ruff check py tests tools bench examples
+	$(PYTHON) -m ruff format --check py tests tools bench examples
 	$(PYTHON) -m mypy
 
 # REAL_MODEL=<web-llm model id>: also the real engine (needs WebGPU and the model);

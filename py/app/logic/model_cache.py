@@ -37,11 +37,12 @@ This module is plain Python; reading and deleting the cached files is
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
+
+from webllm_machine import catalog
 
 __all__ = [
     "CACHE_PREFIX",
@@ -61,7 +62,6 @@ CACHE_PREFIX = "webllm/"
 MANIFEST = "tensor-cache.json"
 #: The manifest's name in web-llm before 0.2.80.
 OLD_MANIFEST = "ndarray-cache.json"
-_RESOLVED = re.compile(r".+/resolve/.+/")
 
 
 @dataclass(frozen=True)
@@ -105,16 +105,15 @@ class Inventory:
 
 
 def weights_base(model_url: str, base_url: str = "") -> str:
-    """Where web-llm keeps a model's weights (its ``cleanModelUrl``), made absolute.
+    """Where web-llm keeps a model's weights (:func:`webllm_machine.catalog.weights_base`),
+    made absolute against the page's ``base_url``.
 
     >>> weights_base("https://hf.co/mlc-ai/M")
     'https://hf.co/mlc-ai/M/resolve/main/'
     >>> weights_base("models/M/resolve/v2", "http://127.0.0.1:8000/app/")
     'http://127.0.0.1:8000/app/models/M/resolve/v2/'
     """
-    url = urljoin(base_url, model_url) if base_url else model_url
-    url = url if url.endswith("/") else url + "/"
-    return url if _RESOLVED.search(url) else url + "resolve/main/"
+    return catalog.weights_base(urljoin(base_url, model_url) if base_url else model_url)
 
 
 def attribute(
