@@ -194,7 +194,10 @@ def test_a_custom_model_on_the_real_engine_through_the_ui(
     page.click("#storage-panel summary")
     row = page.locator(f'#storage-models li[data-model-id="{model_id}"]')
     expect(row).to_contain_text("MB")
-    row.get_by_role("button", name=re.compile("^Delete")).click()
+    delete = row.get_by_role("button", name=re.compile("^Delete"))
+    delete.click()  # the first press asks to confirm
+    expect(delete).to_have_text("Delete: sure?")
+    delete.click()
     expect(row).to_have_count(0)
     expect(page.locator("#storage-message")).to_contain_text(f"Deleted {model_id}")
     expect(option(page, model_id)).not_to_contain_text("downloaded")
