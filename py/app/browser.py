@@ -16,7 +16,7 @@ from pyscript import document, js_import, window  # type: ignore[import-not-foun
 from app.logic.model_cache import CACHE_PREFIX, CachedFile, Inventory, inventory
 from app.logic.persistence import LocalStorage, MemoryStorage
 
-__all__ = ["delete_cached", "local_storage", "scan_cache", "storage_estimate"]
+__all__ = ["delete_cached", "js_module", "local_storage", "scan_cache", "storage_estimate"]
 
 MODEL_CACHE_JS = "static/js/model-cache.js"
 _modules: dict[str, Any] = {}
@@ -32,7 +32,7 @@ def local_storage() -> MutableMapping[str, str]:
     return LocalStorage(storage)
 
 
-async def _module(path: str) -> Any:
+async def js_module(path: str) -> Any:
     """The ES module at ``path`` (relative to the page), imported once."""
     if path not in _modules:
         # pyscript's js_import runs import() in its own module: hand it an absolute URL.
@@ -44,19 +44,19 @@ async def _module(path: str) -> Any:
 async def scan_cache(*, sizes: bool = True) -> Inventory:
     """Every file of web-llm's Cache API caches (one pass; ``sizes=False`` skips reading
     each response's size, which the picker does not need)."""
-    module = await _module(MODEL_CACHE_JS)
+    module = await js_module(MODEL_CACHE_JS)
     return inventory(json.loads(str(await module.scan(CACHE_PREFIX, sizes))))
 
 
 async def delete_cached(files: Iterable[CachedFile]) -> None:
     """Delete these files from their caches (the files no known model claims)."""
-    module = await _module(MODEL_CACHE_JS)
+    module = await js_module(MODEL_CACHE_JS)
     await module.deleteFiles(json.dumps([[f.cache, f.url] for f in files]))
 
 
 async def storage_estimate() -> dict[str, Any] | None:
     """``navigator.storage.estimate()``: the origin's ``usage`` and ``quota`` in bytes (and
     Chromium's ``details`` per kind, ``persisted``), or ``None`` where it is missing."""
-    module = await _module(MODEL_CACHE_JS)
+    module = await js_module(MODEL_CACHE_JS)
     result: dict[str, Any] | None = json.loads(str(await module.estimate()))
     return result

@@ -5,7 +5,9 @@ clear, load and retry. It owns no DOM: it talks to a :class:`ChatView` (the page
 ``app/panels/chat.py`` in the browser, a recorder in tests), so its rules are CPython
 scenario tests with :class:`~webllm_machine.testing.ScriptedEngine`:
 
-- the user's message is saved before the request is made;
+- the user's message is saved before the request is made (its write is started first; a
+  write that fails is the store's :attr:`~app.logic.conversations.ConversationStore.unsaved`,
+  shown by the page, and never stops the reply);
 - the reply is saved when it ends: whole, stopped (``status: "stopped"``) or failed
   (``status: "failed"``, with the text written so far);
 - Regenerate replaces the last reply, and keeps the question;
@@ -24,7 +26,7 @@ scenario tests with :class:`~webllm_machine.testing.ScriptedEngine`:
 >>> from app.logic.settings import ChatSettings
 >>> async def demo():
 ...     client = WebLLMClient(engine=ScriptedEngine(reply="Hi there."))
-...     store = ConversationStore({})
+...     store = ConversationStore()
 ...     chat = ChatController(client, store, ChatSettings, RecordingView())
 ...     await chat.load("m")
 ...     await chat.send("Hello")
@@ -251,12 +253,19 @@ class ChatController:
         settings = self.settings()
         system = settings.system_message()
         messages = ([system] if system else []) + for_model(history)
-        if self.use_tools:
-            reply = await self._run_tools(messages, settings)
-        else:
-            reply = await self._create(messages, settings)
-        if reply["content"] or reply.get("status") or reply.get("calls"):
-            self.store.save_messages(conversation.id, [*history, reply])
+        held = conversation.id
+        self.store.hold(held)  # another tab's version waits: merged at our write
+        try:
+            if self.use_tools:
+                reply = await self._run_tools(messages, settings)
+            else:
+                reply = await self._create(messages, settings)
+            if reply["content"] or reply.get("status") or reply.get("calls"):
+                # ``conversation.id`` may have changed: two tabs wrote it different ways
+                # and this tab's version became a conversation of its own (the store's rule).
+                self.store.save_messages(conversation.id, [*history, reply])
+        finally:
+            self.store.release(held)
         self.view.finish(reply)
         self.changed()
 

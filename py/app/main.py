@@ -17,7 +17,7 @@ import asyncio
 
 from pyscript import document, window  # type: ignore[import-not-found]
 
-from app import browser
+from app import browser, idb
 from app.context import AppContext
 from app.logic.conversations import ConversationStore
 from app.logic.custom_models import CustomModels
@@ -39,7 +39,7 @@ ctx = AppContext(
     document=document,
     window=window,
     storage=storage,
-    store=ConversationStore(storage),
+    store=ConversationStore(),  # in memory until IndexedDB is open (start() attaches it)
     settings_store=settings_store,
     custom_models=CustomModels(client, storage, origin=str(window.location.origin)),
     settings=settings_store.load(),
@@ -59,10 +59,13 @@ def render(snap: Snapshot) -> None:
 
 async def start() -> None:
     client.subscribe(render)
+    records = asyncio.ensure_future(idb.open_records(ctx.storage))  # while the GPU answers
     try:
         ctx.gpu = dict(await engine.webgpu_info())
     except Exception:  # the panel is informative only; loading reports errors itself
         ctx.gpu = {"available": False}
+    ctx.store.attach(await records)
+    ctx.show_conversation()
     ctx.custom_models.restore()
     ctx.on_selection_changed.append(ctx.redraw)
     picker.mount(ctx)

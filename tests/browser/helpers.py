@@ -262,3 +262,23 @@ def shot(page: Page, name: str, selector: str | None = None) -> Path:
     else:
         page.locator(selector).screenshot(path=str(path))
     return path
+
+
+#: Every conversation record the app keeps in IndexedDB (static/js/conversation-db.js).
+SAVED_CONVERSATIONS_JS = """() => new Promise((resolve, reject) => {
+  const req = indexedDB.open("webllm-chat");
+  req.onerror = () => reject(req.error);
+  req.onsuccess = () => {
+    const db = req.result;
+    if (!db.objectStoreNames.contains("conversations")) { db.close(); resolve([]); return; }
+    const get = db.transaction("conversations").objectStore("conversations").getAll();
+    get.onsuccess = () => { db.close(); resolve(get.result); };
+    get.onerror = () => { db.close(); reject(get.error); };
+  };
+})"""
+
+
+def saved_conversations(page: Page) -> list[dict[str, Any]]:
+    """The conversations as saved (IndexedDB's records), the most recently updated first."""
+    records: list[dict[str, Any]] = page.evaluate(SAVED_CONVERSATIONS_JS)
+    return sorted(records, key=lambda r: r.get("updated", 0), reverse=True)

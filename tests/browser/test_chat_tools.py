@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from helpers import PageLog, expect_state, load_model, open_app, shot
+from helpers import PageLog, expect_state, load_model, open_app, saved_conversations, shot
 from playwright.sync_api import Page, expect
 
 from app.logic.persistence import KEYS
@@ -67,8 +67,7 @@ def test_the_tools_switch_end_to_end(page: Page, page_log: PageLog) -> None:
     assert "convert_units" in formats[0]["schema"]
 
     # Saved with the conversation: after a reload, the switch and the lines are back.
-    saved = json.loads(page.evaluate(f"localStorage.getItem({json.dumps(KEYS.conversations)})"))
-    (conversation,) = saved["conversations"]
+    (conversation,) = saved_conversations(page)
     calls = conversation["messages"][-1]["calls"]
     assert calls[1] == {
         "name": "calculator",

@@ -12,7 +12,7 @@ from support import until
 
 from app.chat import ChatController, RecordingView
 from app.logic.conversations import ConversationStore
-from app.logic.persistence import KEYS
+from app.logic.records import MemoryDatabase
 from app.logic.settings import ChatSettings
 from webllm_machine import NotReadyError, WebLLMClient, WebLLMError
 from webllm_machine.testing import ScriptedEngine
@@ -22,13 +22,13 @@ REPLY = "The capital of France is Paris."
 
 
 class Chat:
-    """A controller over a scripted engine, a dict for storage, and a recording view."""
+    """A controller over a scripted engine, an in-memory database, and a recording view."""
 
     def __init__(self, engine: ScriptedEngine, settings: ChatSettings | None = None) -> None:
         self.engine = engine
         self.client = WebLLMClient(engine=engine)
-        self.storage: dict[str, str] = {}
-        self.store = ConversationStore(self.storage)
+        self.db = MemoryDatabase()
+        self.store = ConversationStore(self.db.tab())
         self.view = RecordingView()
         self.reported: list[WebLLMError] = []
         self.changes = 0
@@ -47,7 +47,7 @@ class Chat:
 
     def saved(self) -> list[tuple[str, str, str | None]]:
         """The current conversation as it would read after a reload (from the storage)."""
-        again = ConversationStore(self.storage)
+        again = ConversationStore(self.db.tab())
         return [(m["role"], m["content"], m.get("status")) for m in again.current.messages]
 
     def requests(self) -> list[list[dict[str, Any]]]:
@@ -229,7 +229,7 @@ async def test_each_conversation_is_its_own_history(chat: Chat) -> None:
     await chat.controller.send("In the second chat")
     assert chat.requests()[-1] == [{"role": "user", "content": "In the second chat"}]
     assert len(chat.store.list()) == 2
-    assert KEYS.conversations in chat.storage
+    assert len(chat.db.records) == 2  # one record each
 
 
 async def test_every_change_of_the_conversation_is_announced(chat: Chat) -> None:

@@ -13,7 +13,7 @@ from support import until
 from test_chat_rules import MODEL, Chat
 
 from app.logic.conversations import ConversationStore
-from app.logic.persistence import KEYS
+from app.logic.records import MemoryDatabase, read_legacy
 from webllm_machine import BusyError
 from webllm_machine.testing import ScriptedEngine
 
@@ -30,7 +30,7 @@ async def tools_chat(*replies: str, token_delay_s: float = 0.0) -> Chat:
 
 
 def saved_messages(chat: Chat) -> list[dict[str, Any]]:
-    return ConversationStore(chat.storage).current.messages
+    return ConversationStore(chat.db.tab()).current.messages
 
 
 async def test_off_by_default_a_reply_is_a_plain_create() -> None:
@@ -201,7 +201,11 @@ def test_old_conversations_without_calls_still_load() -> None:
             }
         ],
     }
-    store = ConversationStore({KEYS.conversations: json.dumps(old)})
+    records, current = read_legacy(json.dumps(old))  # as it was in localStorage
+    db = MemoryDatabase()
+    db.records = {r["id"]: {**r, "rev": 1} for r in records}
+    db.current = current
+    store = ConversationStore(db.tab())
     assert store.current.messages[-1] == {
         "role": "assistant",
         "content": "Hello",
@@ -210,8 +214,8 @@ def test_old_conversations_without_calls_still_load() -> None:
 
 
 def test_malformed_saved_calls_are_left_out_and_the_reply_kept() -> None:
-    storage: dict[str, str] = {}
-    store = ConversationStore(storage)
+    db = MemoryDatabase()
+    store = ConversationStore(db.tab())
     good = {"name": "calculator", "arguments": {"expression": "1+1"}, "result": "2"}
     store.save_messages(
         store.current.id,
@@ -224,7 +228,7 @@ def test_malformed_saved_calls_are_left_out_and_the_reply_kept() -> None:
             },
         ],
     )
-    assert ConversationStore(storage).current.messages[-1] == {
+    assert ConversationStore(db.tab()).current.messages[-1] == {
         "role": "assistant",
         "content": "2",
         "calls": [good],
@@ -234,16 +238,15 @@ def test_malformed_saved_calls_are_left_out_and_the_reply_kept() -> None:
 def test_the_saved_format_is_one_the_code_before_calls_reads() -> None:
     """The code before ``calls`` built ``Conversation(**c)`` from each saved entry and read
     a message's role, content, status and stats: all still there, as strings."""
-    storage: dict[str, str] = {}
-    store = ConversationStore(storage)
+    db = MemoryDatabase()
+    store = ConversationStore(db.tab())
     entry = {"name": "calculator", "arguments": {"expression": "2**10"}, "result": "1024"}
     store.save_messages(
         store.current.id,
         [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a", "calls": [entry]}],
     )
-    data = json.loads(storage[KEYS.conversations])
-    (saved,) = data["conversations"]
-    assert set(saved) == {
+    (saved,) = db.records.values()
+    assert set(saved) - {"rev"} == {
         "id",
         "title",
         "messages",

@@ -1,4 +1,4 @@
-"""Conversations last: several chats, kept in storage, renamed, deleted, exported."""
+"""Conversations last: several chats, each kept as a record, renamed, deleted, exported."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 
 from app.logic.conversations import ConversationError, ConversationStore
 from app.logic.persistence import LocalStorage
+from app.logic.records import MemoryDatabase
 from webllm_machine import ChatMessage
 
 TURN = [
@@ -17,17 +18,17 @@ TURN = [
 
 
 def test_a_conversation_survives_a_reload() -> None:
-    storage: dict[str, str] = {}
-    store = ConversationStore(storage)
+    db = MemoryDatabase()
+    store = ConversationStore(db.tab())
     store.save_messages(store.current.id, TURN, model_id="Qwen2.5-0.5B-Instruct-q4f32_1-MLC")
-    again = ConversationStore(storage)
+    again = ConversationStore(db.tab())
     assert again.current.messages == TURN
     assert again.current.model_id == "Qwen2.5-0.5B-Instruct-q4f32_1-MLC"
     assert again.current.title == "Explain WebGPU in one line, please."
 
 
 def test_chat_messages_are_stored_as_openai_dicts() -> None:
-    store = ConversationStore({})
+    store = ConversationStore()
     store.save_messages(
         store.current.id, [ChatMessage("user", "Hi"), ChatMessage("assistant", "Yo")]
     )
@@ -38,7 +39,7 @@ def test_chat_messages_are_stored_as_openai_dicts() -> None:
 
 
 def test_new_switch_rename_delete() -> None:
-    store = ConversationStore({})
+    store = ConversationStore()
     first = store.current
     store.save_messages(first.id, TURN)
     second = store.new()
@@ -60,28 +61,66 @@ def test_new_switch_rename_delete() -> None:
 
 @pytest.mark.parametrize(("title", "field"), [("   ", "title"), ("x" * 81, "title")])
 def test_bad_titles_are_refused(title: str, field: str) -> None:
-    store = ConversationStore({})
+    store = ConversationStore()
     with pytest.raises(ConversationError) as info:
         store.rename(store.current.id, title)
     assert info.value.field == field
 
 
 def test_unknown_ids_are_refused() -> None:
-    store = ConversationStore({})
+    store = ConversationStore()
     for action in (store.switch, store.delete, lambda i: store.rename(i, "t")):
         with pytest.raises(ConversationError, match="no conversation 'nope'"):
             action("nope")
 
 
-def test_unreadable_storage_starts_afresh_without_losing_the_data() -> None:
-    storage = {"webllm-chat.conversations.v1": "{not json"}
-    store = ConversationStore(storage)
-    assert store.current.messages == []
-    assert storage["webllm-chat.conversations.v1.unreadable"] == "{not json"
+def test_each_conversation_is_written_on_its_own_and_an_empty_one_not_at_all() -> None:
+    db = MemoryDatabase()
+    tab = db.tab()
+    store = ConversationStore(tab)
+    assert db.records == {}  # the empty "New chat" is not written
+    first = store.current.id
+    store.save_messages(first, TURN)
+    store.new()
+    store.save_messages(store.current.id, [{"role": "user", "content": "Second"}])
+    store.rename(first, "Renamed")
+    assert [(w.id, w.base) for w in tab.writes] == [
+        (first, 0),
+        (store.current.id, 0),
+        (first, 1),
+    ]
+    assert db.records[first]["title"] == "Renamed" and db.records[first]["rev"] == 2
+    store.delete(first)
+    assert list(db.records) == [store.current.id]
+
+
+def test_the_current_conversation_is_remembered() -> None:
+    db = MemoryDatabase()
+    store = ConversationStore(db.tab())
+    first = store.current.id
+    store.save_messages(first, TURN)
+    store.new()
+    store.save_messages(store.current.id, [{"role": "user", "content": "Second"}])
+    store.switch(first)
+    assert ConversationStore(db.tab()).current.id == first
+
+
+def test_an_unreadable_record_is_kept_aside_and_the_others_load() -> None:
+    db = MemoryDatabase()
+    store = ConversationStore(db.tab())
+    store.save_messages(store.current.id, TURN)
+    db.records["bad"] = {"id": "bad", "messages": "not a list", "rev": 1}
+    again = ConversationStore(db.tab())
+    assert [c.messages for c in again.list()] == [TURN]
+    (unreadable,) = again.unreadable
+    assert (unreadable.kind, unreadable.key) == ("record", "bad")
+    assert "messages is not a list" in unreadable.reason
+    assert json.loads(unreadable.raw)["messages"] == "not a list"
+    assert "bad" in db.records  # kept as it is until the user starts fresh
 
 
 def test_exports() -> None:
-    store = ConversationStore({})
+    store = ConversationStore()
     store.save_messages(store.current.id, TURN, model_id="m")
     markdown = store.export_markdown(store.current.id)
     assert markdown.startswith("# Explain WebGPU")
@@ -123,6 +162,3 @@ def test_local_storage_adapter() -> None:
     assert storage["k"] == "v" and list(storage) == ["k"] and len(storage) == 1
     del storage["k"]
     assert web.data == {}
-    store = ConversationStore(storage)
-    store.save_messages(store.current.id, TURN)
-    assert ConversationStore(LocalStorage(web)).current.messages == TURN

@@ -1,14 +1,26 @@
-"""Conversations that last: several chats, kept in the browser's storage.
+"""Conversations that last: several chats, each kept as a record of its own.
 
-Pure Python over any string-to-string mapping, so the same code runs on
-``localStorage`` in the browser (see :class:`app.logic.persistence.LocalStorage`) and on a
-dict in tests.
+The store holds the conversations in memory and writes each change of one conversation
+(never the whole list) to its :class:`~app.logic.records.Records`: IndexedDB in the browser
+(``app/idb.py``), :class:`~app.logic.records.MemoryRecords` in tests. What the store
+promises, whatever the storage does:
 
->>> store = ConversationStore({})
+- a write that fails (a full disk) changes nothing on screen or in memory: the
+  conversation is listed in :attr:`ConversationStore.unsaved` with the reason, and
+  :meth:`~ConversationStore.retry` (or the next change, or a deletion that frees room)
+  writes it again; what was saved before stays saved;
+- two tabs never lose each other's turns: each write is a compare-and-swap on the
+  record's revision, and a conflict is merged by turns (:mod:`app.logic.merge`): the
+  longer copy wins, and two copies that went different ways are both kept;
+- another tab's writes show here (:meth:`~ConversationStore.remote`), except in a
+  conversation this tab is writing (a reply being generated, a write not yet settled):
+  that one is merged when this tab writes it.
+
+>>> store = ConversationStore()
 >>> chat = store.current
 >>> store.save_messages(chat.id, [{"role": "user", "content": "What is WebGPU?"}])
->>> store.current.title
-'What is WebGPU?'
+>>> store.current.title, store.current.rev
+('What is WebGPU?', 1)
 >>> print(store.export_markdown(chat.id).splitlines()[0])
 # What is WebGPU?
 
@@ -25,21 +37,34 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from app.logic.builtin_tools import call_line
-from app.logic.persistence import KEYS
+from app.logic.merge import merge_turns
+from app.logic.records import (
+    Conflict,
+    Failed,
+    Loaded,
+    MemoryRecords,
+    Outcome,
+    Records,
+    Saved,
+    Unreadable,
+    Write,
+    failure_text,
+)
 
 __all__ = [
+    "Change",
     "Conversation",
     "ConversationError",
     "ConversationStore",
+    "conversation_from",
     "for_model",
 ]
 
-STORAGE_KEY = KEYS.conversations
 MAX_TITLE = 80
 ROLES = ("system", "user", "assistant", "tool")
 #: What a message may carry besides its role and content (the UI's notes on a reply).
@@ -68,6 +93,53 @@ class Conversation:
     updated: float = field(default_factory=time.time)
     model_id: str | None = None
     titled_by_user: bool = False
+    rev: int = 0
+    """The revision of the stored record this copy is based on (0: never stored)."""
+
+
+_FIELDS: dict[str, tuple[type, ...]] = {
+    "title": (str,),
+    "created": (int, float),
+    "updated": (int, float),
+    "model_id": (str, type(None)),
+    "titled_by_user": (bool,),
+    "rev": (int,),
+}
+
+
+def conversation_from(record: Mapping[str, Any]) -> Conversation:
+    """A stored record as a :class:`Conversation`; ``ValueError`` naming the field when it
+    cannot be read. Keys it does not know (from a newer version) are left out; messages
+    of a shape it does not know are dropped.
+
+    >>> conversation_from({"id": "a", "title": "Hi", "messages": [], "rev": 2}).rev
+    2
+    >>> conversation_from({"id": "a", "messages": "nope"})
+    Traceback (most recent call last):
+    ...
+    ValueError: conversation 'a': messages is not a list
+    """
+    ident = record.get("id")
+    if not isinstance(ident, str) or not ident:
+        raise ValueError("a conversation has no id")
+    messages = record.get("messages", [])
+    if not isinstance(messages, list):
+        raise ValueError(f"conversation {ident!r}: messages is not a list")
+    values: dict[str, Any] = {}
+    for name, types in _FIELDS.items():
+        if name in record:
+            value = record[name]
+            if not isinstance(value, types) or (name == "rev" and isinstance(value, bool)):
+                raise ValueError(f"conversation {ident!r}: {name} is {type(value).__name__}")
+            values[name] = value
+    return Conversation(id=ident, messages=_clean(messages), **values)
+
+
+def record_of(conversation: Conversation) -> dict[str, Any]:
+    """What is written of a conversation (its revision is the storage's to set)."""
+    record = asdict(conversation)
+    del record["rev"]
+    return record
 
 
 def _title_from(messages: Sequence[Mapping[str, Any]]) -> str | None:
@@ -146,19 +218,70 @@ def _code(text: str) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
-class ConversationStore:
-    """The conversations, the current one, and their persistence.
+@dataclass(frozen=True)
+class Change:
+    """What happened to the conversations besides this tab's own edits, for the page.
 
-    A store whose saved data cannot be read (corrupt, or from another version) starts
-    afresh, keeping the unreadable data under ``<key>.unreadable`` rather than losing it.
+    ``kind``: ``"saved"`` (a write landed), ``"unsaved"`` (a write failed: see
+    :attr:`ConversationStore.unsaved`), ``"remote"`` (another tab changed or deleted it),
+    ``"copied"`` (two tabs wrote it different ways: this tab's version is the conversation
+    ``copy``), ``"kept"`` (deleted here but changed in another tab, so it stays).
     """
 
-    def __init__(self, storage: MutableMapping[str, str], key: str = STORAGE_KEY) -> None:
-        self._storage = storage
-        self._key = key
+    kind: Literal["saved", "unsaved", "remote", "copied", "kept"]
+    id: str
+    note: str = ""
+    copy: str = ""
+
+
+class ConversationStore:
+    """The conversations, the current one, and their writes (see the module docstring).
+
+    Args:
+        records: where they are kept; a :class:`~app.logic.records.MemoryRecords` of its
+            own when not given. Its :meth:`~app.logic.records.Records.load` is read at once.
+    """
+
+    def __init__(self, records: Records | None = None) -> None:
+        self.records: Records = MemoryRecords()
         self._items: dict[str, Conversation] = {}
         self._current = ""
-        self._load()
+        #: Conversations whose last write failed: id -> what the page says.
+        self.unsaved: dict[str, str] = {}
+        #: Saved data that could not be read (kept where it is).
+        self.unreadable: list[Unreadable] = []
+        #: Where the data came from at start ("" when there was nothing to say).
+        self.note = ""
+        #: Told of each :class:`Change`.
+        self.listeners: list[Callable[[Change], None]] = []
+        self._inflight: dict[str, Write] = {}
+        self._dirty: set[str] = set()
+        self._held: set[str] = set()
+        self._tombstones: dict[str, int] = {}
+        self._skipped: dict[str, tuple[dict[str, Any] | None, int]] = {}
+        self.attach(records if records is not None else MemoryRecords())
+
+    def attach(self, records: Records) -> None:
+        """Read the conversations of ``records`` (replacing those in memory) and write
+        there from now on."""
+        self.records = records
+        loaded: Loaded = records.load()
+        self._items = {}
+        self.unreadable = list(loaded.unreadable)
+        for record in loaded.records:
+            try:
+                conversation = conversation_from(record)
+            except ValueError as error:
+                raw = json.dumps(record, ensure_ascii=False)
+                key = str(record.get("id", ""))
+                self.unreadable.append(Unreadable("record", key, raw, str(error)))
+                continue
+            self._items[conversation.id] = conversation
+        self.note = loaded.note
+        self.unsaved.clear()
+        self._current = loaded.current if loaded.current in self._items else ""
+        if not self._current and self._items:
+            self._current = self.list()[0].id
         if not self._items:
             self.new()
 
@@ -178,21 +301,24 @@ class ConversationStore:
         except KeyError:
             raise ConversationError(f"no conversation {conversation_id!r}", "id") from None
 
+    def writing(self, conversation_id: str) -> bool:
+        """Whether a write of this conversation has not settled yet."""
+        return conversation_id in self._inflight or conversation_id in self._dirty
+
     # -- changing -------------------------------------------------------------------------
 
     def new(self) -> Conversation:
-        """Start a new conversation and make it current (an empty current one is reused)."""
+        """Start a new conversation and make it current (an empty current one is reused).
+        It is written once it has a message or a title of the user's."""
         if self._current and not self.current.messages:
             return self.current
         conversation = Conversation(id=uuid.uuid4().hex[:12])
         self._items[conversation.id] = conversation
-        self._current = conversation.id
-        self._save()
+        self._make_current(conversation.id)
         return conversation
 
     def switch(self, conversation_id: str) -> Conversation:
-        self._current = self.get(conversation_id).id
-        self._save()
+        self._make_current(self.get(conversation_id).id)
         return self.current
 
     def rename(self, conversation_id: str, title: str) -> None:
@@ -204,20 +330,22 @@ class ConversationStore:
             raise ConversationError(f"a title has at most {MAX_TITLE} characters", "title")
         conversation.title = title
         conversation.titled_by_user = True
-        self._save()
+        self._write(conversation_id)
 
     def delete(self, conversation_id: str) -> Conversation:
         """Delete one; returns the conversation that is current afterwards."""
-        self.get(conversation_id)
+        conversation = self.get(conversation_id)
         del self._items[conversation_id]
+        self.unsaved.pop(conversation_id, None)
+        if conversation.rev or conversation_id in self._inflight:
+            self._tombstones[conversation_id] = conversation.rev
+            self._write(conversation_id)
         if self._current == conversation_id:
             self._current = ""
             remaining = self.list()
-            if remaining:
-                self._current = remaining[0].id
-        if not self._items:
-            return self.new()
-        self._save()
+            if not remaining:
+                return self.new()
+            self._make_current(remaining[0].id)
         return self.current
 
     def save_messages(
@@ -234,7 +362,176 @@ class ConversationStore:
             conversation.model_id = model_id
         if not conversation.titled_by_user:
             conversation.title = _title_from(cleaned) or conversation.title
-        self._save()
+        if cleaned or conversation.rev or conversation_id in self._inflight:
+            self._write(conversation_id)
+
+    def retry(self, conversation_id: str | None = None) -> None:
+        """Write again the conversations whose write failed (or only ``conversation_id``)."""
+        for ident in [conversation_id] if conversation_id else list(self.unsaved):
+            if ident in self.unsaved and ident in self._items:
+                self._write(ident)
+
+    def hold(self, conversation_id: str) -> None:
+        """This tab is writing into the conversation (a reply is being generated): another
+        tab's version of it is not taken until :meth:`release` (it is merged then)."""
+        self._held.add(conversation_id)
+
+    def release(self, conversation_id: str) -> None:
+        self._held.discard(conversation_id)
+        self._replay(conversation_id)
+
+    def discard_unreadable(self) -> None:
+        """Delete the data that could not be read (start fresh); the rest is kept."""
+        self.records.discard_unreadable()
+        self.unreadable.clear()
+
+    # -- what the storage says ------------------------------------------------------------
+
+    def settle(self, write: Write, outcome: Outcome) -> None:
+        """A write has ended (called by the records)."""
+        ident = write.id
+        if self._inflight.get(ident) is write:
+            del self._inflight[ident]
+        if isinstance(outcome, Saved):
+            self._saved(write, outcome.rev)
+        elif isinstance(outcome, Failed):
+            if ident in self._items:
+                self.unsaved[ident] = failure_text(outcome.name, outcome.message)
+                self._emit(Change("unsaved", ident, self.unsaved[ident]))
+        else:
+            self._conflict(write, outcome)
+        if ident in self._dirty:
+            self._dirty.discard(ident)
+            self._write(ident)
+        else:
+            self._replay(ident)
+
+    def remote(self, conversation_id: str, record: dict[str, Any] | None, rev: int) -> None:
+        """Another tab wrote this conversation (``record``; ``None``: deleted it) and the
+        storage's revision is now ``rev``."""
+        busy = (
+            self.writing(conversation_id)
+            or conversation_id in self._held
+            or conversation_id in self.unsaved
+        )
+        if busy:  # merged when this tab writes it
+            self._skipped[conversation_id] = (record, rev)
+            return
+        local = self._items.get(conversation_id)
+        if record is None:
+            if local is not None and local.rev <= rev:
+                del self._items[conversation_id]
+                if self._current == conversation_id:
+                    remaining = self.list()
+                    self._current = remaining[0].id if remaining else ""
+                    if not remaining:
+                        self.new()
+                self._emit(Change("remote", conversation_id))
+            return
+        if local is not None and local.rev >= rev:
+            return
+        try:
+            conversation = conversation_from({**record, "rev": rev})
+        except ValueError:
+            return
+        self._items[conversation_id] = conversation
+        self._emit(Change("remote", conversation_id))
+
+    # -- inside -----------------------------------------------------------------------------
+
+    def _make_current(self, conversation_id: str) -> None:
+        self._current = conversation_id
+        self.records.remember_current(conversation_id)
+
+    def _emit(self, change: Change) -> None:
+        for listener in list(self.listeners):
+            listener(change)
+
+    def _write(self, ident: str) -> None:
+        if ident in self._inflight:
+            self._dirty.add(ident)
+            return
+        conversation = self._items.get(ident)
+        if conversation is not None:
+            write = Write(ident, record_of(conversation), conversation.rev)
+        elif ident in self._tombstones:
+            write = Write(ident, None, self._tombstones[ident])
+        else:
+            return
+        self._inflight[ident] = write
+        self.records.write(write, self.settle)
+
+    def _saved(self, write: Write, rev: int) -> None:
+        ident = write.id
+        conversation = self._items.get(ident)
+        if write.record is None:
+            self._tombstones.pop(ident, None)
+            if self.unsaved:  # room was made: write what could not be written
+                self.retry()
+        elif conversation is not None:
+            conversation.rev = rev
+            self.unsaved.pop(ident, None)
+            self._emit(Change("saved", ident))
+        else:  # deleted while it was being written: the deletion goes next
+            self._tombstones[ident] = rev
+            self._dirty.add(ident)
+
+    def _conflict(self, write: Write, conflict: Conflict) -> None:
+        ident, theirs = write.id, conflict.theirs
+        ours = self._items.get(ident)
+        if ours is None:  # our deletion, but another tab changed it since
+            self._tombstones.pop(ident, None)
+            self._dirty.discard(ident)
+            if theirs is not None:
+                self._adopt(theirs)
+                title = self._items[ident].title
+                note = f"“{title}” was changed in another tab, so it was not deleted."
+                self._emit(Change("kept", ident, note))
+            return
+        if theirs is None:  # deleted in another tab while this one added to it: kept
+            ours.rev = 0
+            self._dirty.add(ident)
+            return
+        stored = conversation_from(theirs)
+        how = merge_turns(ours.messages, stored.messages)
+        if how == "ours":
+            ours.rev = stored.rev
+            if stored.titled_by_user and not ours.titled_by_user:
+                ours.title, ours.titled_by_user = stored.title, True
+            self._dirty.add(ident)
+        elif how == "theirs":
+            self._items[ident] = stored
+            self.unsaved.pop(ident, None)
+            self._emit(Change("remote", ident))
+        else:  # both added turns: theirs keeps the id, this tab's copy becomes its own
+            original = ours.title
+            self._items[ident] = stored
+            ours.id = uuid.uuid4().hex[:12]  # the same object: a reply being written follows
+            ours.title = f"{ours.title} (this tab)"[:MAX_TITLE]
+            ours.titled_by_user = True
+            ours.rev = 0
+            self._items[ours.id] = ours
+            self._dirty.discard(ident)
+            if ident in self.unsaved:
+                self.unsaved[ours.id] = self.unsaved.pop(ident)
+            if self._current == ident:
+                self._make_current(ours.id)
+            note = (
+                f"“{original}” was also changed in another tab: "
+                f"this tab's version is kept as “{ours.title}”."
+            )
+            self._emit(Change("copied", ident, note, copy=ours.id))
+            self._write(ours.id)
+
+    def _adopt(self, record: dict[str, Any]) -> None:
+        conversation = conversation_from(record)
+        self._items[conversation.id] = conversation
+
+    def _replay(self, ident: str) -> None:
+        """Take another tab's write that came while this one was writing, if still new."""
+        if ident in self._skipped and not self.writing(ident) and ident not in self._held:
+            record, rev = self._skipped.pop(ident)
+            self.remote(ident, record, rev)
 
     # -- export ---------------------------------------------------------------------------
 
@@ -256,28 +553,3 @@ class ConversationStore:
 
     def export_json(self, conversation_id: str) -> str:
         return json.dumps(asdict(self.get(conversation_id)), indent=2, ensure_ascii=False)
-
-    # -- persistence ----------------------------------------------------------------------
-
-    def _load(self) -> None:
-        raw = self._storage.get(self._key)
-        if not raw:
-            return
-        try:
-            data = json.loads(raw)
-            items = {c["id"]: Conversation(**c) for c in data["conversations"]}
-            current = data.get("current", "")
-        except (ValueError, KeyError, TypeError):
-            self._storage[KEYS.unreadable(self._key)] = raw
-            return
-        self._items = items
-        self._current = current if current in items else ""
-        if not self._current and items:
-            self._current = self.list()[0].id
-
-    def _save(self) -> None:
-        data = {
-            "current": self._current,
-            "conversations": [asdict(c) for c in self._items.values()],
-        }
-        self._storage[self._key] = json.dumps(data, ensure_ascii=False)

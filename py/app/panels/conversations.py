@@ -1,11 +1,21 @@
-"""The conversations list: new, switch, rename, delete; and export of the current one.
+"""The conversations list: new, switch, rename, delete; export of the current one; and
+whether it is saved.
 
 Over :class:`app.logic.conversations.ConversationStore`; the chat view draws the
-conversation chosen here (``ctx.show_conversation``).
+conversation chosen here (``ctx.show_conversation``). Also drawn here, from the store:
+
+- ``#save-note``, above the messages: "Not saved: …" (the store's ``unsaved``) with Retry
+  and Export, or a note (another tab's version kept as a copy, a migration) with Dismiss;
+  a list item whose conversation is not saved says so;
+- ``#unreadable-notice``: saved data that could not be read, with Download (as it is) and
+  Start fresh (asked twice);
+- another tab's writes (``conversation-db:remote`` events on ``#app``, sent by
+  ``static/js/conversation-db.js``) go to ``store.remote``: the list and the chat follow.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +23,7 @@ from pyodide.ffi import create_once_callable  # type: ignore[import-not-found]
 from pyscript import when  # type: ignore[import-not-found]
 
 from app.context import AppContext
-from app.logic.conversations import Conversation, ConversationError, ConversationStore
+from app.logic.conversations import Change, Conversation, ConversationError, ConversationStore
 
 __all__ = ["ConversationsPanel", "mount"]
 
@@ -33,6 +43,10 @@ class ConversationsPanel:
         self.list = document.getElementById("conversation-list")
         self.locked = False
         self._armed_delete: str | None = None
+        self._armed_discard = False
+        self.note = store.note  # the last note to show (cleared by Dismiss)
+        self.note_box = document.getElementById("save-note")
+        self.unreadable_box = document.getElementById("unreadable-notice")
 
     def lock(self, locked: bool) -> None:
         """No switching while a reply streams."""
@@ -67,8 +81,79 @@ class ConversationsPanel:
             delete.disabled = self.locked
             if armed:
                 delete.classList.add("danger")
-            item.append(open_button, rename, delete)
+            item.append(open_button)
+            if conversation.id in self.store.unsaved:
+                badge = doc.createElement("span")
+                badge.className = "conversation-unsaved"
+                badge.textContent = "Not saved"
+                badge.title = self.store.unsaved[conversation.id]
+                item.append(badge)
+            item.append(rename, delete)
             self.list.appendChild(item)
+        self.render_note()
+        self.render_unreadable()
+
+    def render_note(self) -> None:
+        """``#save-note``: the current conversation not saved (with Retry), or a note."""
+        doc = self.document
+        unsaved = self.store.unsaved.get(self.store.current.id)
+        text = unsaved or self.note
+        self.note_box.hidden = not text
+        self.note_box.className = "notice unsaved" if unsaved else "notice"
+        self.note_box.setAttribute("role", "alert" if unsaved else "status")
+        doc.getElementById("save-note-text").textContent = text
+        doc.getElementById("save-retry").hidden = not unsaved
+        doc.getElementById("save-export").hidden = not unsaved
+        doc.getElementById("save-dismiss").hidden = bool(unsaved) or not text
+
+    def render_unreadable(self) -> None:
+        items = self.store.unreadable
+        self.unreadable_box.hidden = not items
+        if not items:
+            return
+        where = "; ".join(f"{u.source}: {u.reason}" for u in items)
+        self.document.getElementById("unreadable-text").textContent = (
+            "Some saved conversations could not be read, and are kept as they are "
+            f"({where}). Download them to keep a copy, or start fresh to delete them."
+        )
+        discard = self.document.getElementById("unreadable-discard")
+        discard.textContent = "Confirm: delete it" if self._armed_discard else "Start fresh"
+        discard.classList.toggle("danger", self._armed_discard)
+
+    def on_change(self, change: Change) -> None:
+        """The store says something happened (a save, another tab's write)."""
+        if change.note:
+            self.note = change.note if change.kind != "unsaved" else self.note
+        self.render()
+
+    def retry(self) -> None:
+        self.store.retry(self.store.current.id)
+        self.render()
+
+    def dismiss(self) -> None:
+        self.note = ""
+        self.render_note()
+
+    def download_unreadable(self) -> None:
+        items = self.store.unreadable
+        if len(items) == 1:
+            text = items[0].raw
+        else:
+            text = json.dumps(
+                [{"source": u.source, "reason": u.reason, "raw": u.raw} for u in items],
+                indent=2,
+                ensure_ascii=False,
+            )
+        self._save_file(text, "application/octet-stream", "unreadable-conversations.txt")
+
+    def discard_unreadable(self) -> None:
+        if not self._armed_discard:
+            self._armed_discard = True  # a second click deletes
+            self.render_unreadable()
+            return
+        self._armed_discard = False
+        self.store.discard_unreadable()
+        self.render_unreadable()
 
     def _action(self, action: str, text: str, label: str) -> Any:
         button = self.document.createElement("button")
@@ -152,6 +237,10 @@ class ConversationsPanel:
             text, mime = self.store.export_markdown(conversation.id), "text/markdown"
         else:
             text, mime = self.store.export_json(conversation.id), "application/json"
+        safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in conversation.title)
+        self._save_file(text, mime, f"{safe.strip('-')[:40] or 'conversation'}.{kind}")
+
+    def _save_file(self, text: str, mime: str, name: str) -> None:
         from js import URL, Blob, Object  # type: ignore[import-not-found]
         from pyodide.ffi import to_js
 
@@ -159,8 +248,7 @@ class ConversationsPanel:
         url = URL.createObjectURL(blob)
         link = self.document.createElement("a")
         link.href = url
-        safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in conversation.title)
-        link.download = f"{safe.strip('-')[:40] or 'conversation'}.{kind}"
+        link.download = name
         self.document.body.appendChild(link)
         link.click()
         link.remove()
@@ -171,6 +259,7 @@ def mount(ctx: AppContext) -> ConversationsPanel:
     def on_switch(_conversation: Conversation) -> None:
         ctx.show_conversation()
         ctx.redraw()
+        shown[0] = ctx.store.current.id
 
     panel = ConversationsPanel(ctx.document, ctx.window, ctx.store, on_switch)
     ctx.lock_conversations = panel.lock
@@ -201,6 +290,44 @@ def mount(ctx: AppContext) -> ConversationsPanel:
     @when("click", "#export-json-button")
     def on_export_json(_event: Any) -> None:
         panel.download("json")
+
+    shown = [ctx.store.current.id]
+
+    def on_change(change: Change) -> None:
+        panel.on_change(change)
+        current = ctx.store.current.id
+        moved = change.kind in ("remote", "kept", "copied")
+        if moved and (change.id == current or shown[0] != current) and not panel.locked:
+            ctx.show_conversation()  # a reply being written keeps its bubble: merged at its save
+        shown[0] = current
+        ctx.redraw()
+
+    ctx.store.listeners.append(on_change)
+
+    @when("conversation-db:remote", "#app")
+    def on_remote(event: Any) -> None:
+        data = json.loads(str(event.detail))
+        ctx.store.remote(str(data["id"]), data.get("record"), int(data["rev"]))
+
+    @when("click", "#save-retry")
+    def on_retry(_event: Any) -> None:
+        panel.retry()
+
+    @when("click", "#save-export")
+    def on_save_export(_event: Any) -> None:
+        panel.download("json")
+
+    @when("click", "#save-dismiss")
+    def on_dismiss(_event: Any) -> None:
+        panel.dismiss()
+
+    @when("click", "#unreadable-download")
+    def on_unreadable_download(_event: Any) -> None:
+        panel.download_unreadable()
+
+    @when("click", "#unreadable-discard")
+    def on_unreadable_discard(_event: Any) -> None:
+        panel.discard_unreadable()
 
     panel.render()
     return panel

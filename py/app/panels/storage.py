@@ -22,6 +22,7 @@ from app import browser
 from app.context import AppContext
 from app.logic import model_cache
 from app.logic.model_cache import CachedFile, ModelFiles, format_bytes, usage_text
+from app.logic.records import persistence_text
 from webllm_machine import WebLLMError
 
 __all__ = ["StoragePanel", "mount"]
@@ -197,6 +198,14 @@ class StoragePanel:
             text = self._el("p", usage_text(used, quota), "storage-usage")
             text.id = "storage-usage"
             body.appendChild(text)
+            records = self.ctx.store.records
+            asked = bool(getattr(records, "asked", False))
+            persisted = getattr(records, "persisted", None)
+            if usage.get("persisted"):  # granted before this page asked
+                persisted, asked = True, True
+            kept = self._el("p", persistence_text(persisted, asked), "muted")
+            kept.id = "storage-persistence"
+            body.appendChild(kept)
             if quota > 0:
                 meter = self._el("meter", "", "storage-meter")
                 meter.id = "storage-meter"
