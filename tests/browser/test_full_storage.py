@@ -1,0 +1,125 @@
+"""A full disk never loses a conversation silently: the reply shows, "Not saved" shows next
+to the conversation with Retry, and a retry once there is room saves it. The origin's quota
+is shrunk through the DevTools protocol (Storage.overrideQuotaForOrigin), so IndexedDB
+fails the write with a real QuotaExceededError. (Chromium applies the override to a
+profile's own storage only, not to the off-the-record contexts of ``browser.new_context``:
+these tests run in a persistent context of their own.)"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import (
+    CHROMIUM,
+    PageLog,
+    StaticServer,
+    chromium_args,
+    expect_state,
+    load_model,
+    open_app,
+    same_origin,
+    saved_conversations,
+    shot,
+)
+from playwright.sync_api import Page, Playwright, expect
+
+FULL = "Not saved: the browser's storage is full. Export this conversation or delete old ones."
+LONG = "A long answer that needs room. " * 400
+
+
+def ask(page: Page, text: str) -> None:
+    done = page.locator(".message-assistant:not(.streaming)")
+    before = done.count()
+    page.fill("#prompt", text)
+    page.click("#send-button")
+    expect(done).to_have_count(before + 1)
+    expect_state(page, "ready")
+
+
+@pytest.fixture
+def page(playwright: Playwright, server: StaticServer, tmp_path: Path) -> Iterator[Page]:
+    """A page of a persistent profile (see the module docstring), on the test server."""
+    context = playwright.chromium.launch_persistent_context(
+        str(tmp_path / "profile"),
+        executable_path=CHROMIUM,
+        args=chromium_args(),
+        base_url=server.origin,
+        service_workers="block",
+    )
+    log = PageLog(origin=server.origin)
+    context.route(lambda url: not same_origin(url, server.origin), log.block_off_origin)
+    page = context.pages[0] if context.pages else context.new_page()
+    page.on("pageerror", log.on_page_error)
+    yield page
+    context.close()
+    assert log.off_origin == [] and log.page_errors == []
+
+
+def set_quota(page: Page, size: float | None) -> None:
+    """Shrink the origin's quota to ``size`` bytes (``None``: the browser's own again)."""
+    session: Any = page.context.new_cdp_session(page)
+    origin = page.evaluate("location.origin")
+    params: dict[str, Any] = {"origin": origin}
+    if size is not None:
+        params["quotaSize"] = size
+    session.send("Storage.overrideQuotaForOrigin", params)
+    session.detach()
+
+
+def test_a_full_disk_shows_the_reply_says_not_saved_and_retry_saves_it(page: Page) -> None:
+    open_app(page, {"reply": ["Short answer.", LONG]})
+    load_model(page)
+    ask(page, "First question")
+    set_quota(page, 1)  # no room for anything more
+    try:
+        ask(page, "Second question")
+        expect(page.locator(".message-assistant .bubble-text").last).to_contain_text(
+            "A long answer"
+        )  # shown, although not saved
+        note = page.locator("#save-note")
+        expect(page.locator("#save-note-text")).to_have_text(FULL)
+        expect(note).to_have_attribute("role", "alert")
+        expect(page.locator("#save-retry")).to_be_visible()
+        expect(page.locator(".conversation.current .conversation-unsaved")).to_have_text(
+            "Not saved"
+        )
+        shot(page, "not-saved-1280", "#chat")
+        page.set_viewport_size({"width": 390, "height": 900})
+        shot(page, "not-saved-390")
+        page.set_viewport_size({"width": 1280, "height": 900})
+        (saved,) = saved_conversations(page)
+        assert [m["content"] for m in saved["messages"]] == ["First question", "Short answer."]
+        page.click("#save-retry")  # still no room: still said
+        expect(page.locator("#save-note-text")).to_have_text(FULL)
+    finally:
+        set_quota(page, None)
+    page.click("#save-retry")
+    expect(page.locator("#save-note")).to_be_hidden()
+    expect(page.locator(".conversation-unsaved")).to_have_count(0)
+    page.reload()
+    expect(page.locator(".message .bubble-text")).to_have_count(4)
+    expect(page.locator(".message-assistant .bubble-text").last).to_contain_text("A long answer")
+
+
+def test_a_storage_full_to_the_brim_still_sends_and_says_nothing_was_saved(page: Page) -> None:
+    open_app(page, {"reply": "An answer all the same."})
+    load_model(page)
+    set_quota(page, 1)
+    try:
+        ask(page, "Hello?")
+        expect(page.locator(".message .bubble-text")).to_have_text(
+            ["Hello?", "An answer all the same."]
+        )
+        expect(page.locator("#save-note-text")).to_have_text(FULL)
+        assert saved_conversations(page) == []
+    finally:
+        set_quota(page, None)
+    page.click("#save-retry")
+    expect(page.locator("#save-note")).to_be_hidden()
+    assert [m["content"] for m in saved_conversations(page)[0]["messages"]] == [
+        "Hello?",
+        "An answer all the same.",
+    ]
