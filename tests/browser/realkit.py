@@ -11,10 +11,10 @@ The app pins web-llm 0.2.86, which cannot link this library; :func:`use_webllm_0
 the app's web-llm module (``static/vendor/web-llm/index.js``, imported by the page and by
 the worker alike) to the test-only npm alias ``web-llm-0.2.79``, for one page or context.
 
-On SwiftShader (WebGPU on the CPU) the engine is slow: a cold load takes ~20 s; a prefill
-80-110 s on these machines, whatever the prompt's length (6 or 15 tokens alike: the
-prefill kernels' tiles, not the tokens, set the cost); each decoded token 10-25 s. Tests
-ask for 1-3 tokens and wait in minutes.
+On SwiftShader (WebGPU on the CPU) the engine is slow: a cold load takes 15-30 s; a
+prefill 80-130 s on these busy machines (35-40 s idle), hardly shorter for a shorter
+prompt; each decoded token 10-30 s. Tests ask for 1-3 tokens and wait in minutes, on a
+browser with Dawn's faster flags (:data:`DAWN_FAST_ARGS`).
 """
 
 from __future__ import annotations
