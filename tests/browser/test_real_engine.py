@@ -32,12 +32,6 @@ REPLY_S = 300
 FETCH_TEXT = "Fetching param cache"
 CACHE_TEXT = "Loading model from cache"
 SHADER_TEXT = "Loading GPU shader modules"
-#: web-llm's ChatOptions for the module's loads: no system part in the prompt (the
-#: template's "You are a helpful assistant." is 8 of the 14 tokens of a "hello"), so
-#: every prefill here is 6 tokens: `<|im_start|> user hello <|im_end|> <|im_start|>
-#: assistant`.
-CHAT_OPTS = {"conv_config": {"system_template": ""}}
-PROMPT_TOKENS = 6  # of a one-word user message, with CHAT_OPTS
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +68,6 @@ def test_load_model_reports_web_llm_progress(engine_page: tuple[Page, PageLog, R
         "real_load",
         models=[model.add_model_args()],
         model_id=model.model_id,
-        chat_opts=CHAT_OPTS,
         timeout_s=LOAD_S,
     )
     assert result["load"]["ok"], result["load"]
@@ -155,7 +148,7 @@ def test_a_typed_reply_right_after_stop_is_schema_valid_json(
     # web-llm 0.2.79 counts decode steps: the digit comes from the prefill, the stop token
     # from the one decode step (0.2.86 counts tokens).
     assert usage["completion_tokens"] == 1, usage
-    assert usage["prompt_tokens"] == PROMPT_TOKENS, usage  # the load's chat_opts took
+    assert usage["prompt_tokens"] > 0, usage
     assert "grammar_init_s" in usage["extra"], usage  # web-llm built a grammar matcher
     assert result["state"]["value"] == "ready"
     no_errors(log)
@@ -177,7 +170,7 @@ def test_start_chat_appends_a_real_reply(engine_page: tuple[Page, PageLog, RealM
         {"role": "assistant", "content": value["content"]},
     ]
     assert state["usage"]["completion_tokens"] in (0, 1)  # 0.2.79: decode steps
-    assert state["usage"]["prompt_tokens"] == PROMPT_TOKENS, state["usage"]
+    assert state["usage"]["prompt_tokens"] > 0
     # web-llm's own figures come through in usage.extra (no decode step for one token)
     assert state["usage"]["extra"]["time_to_first_token_s"] > 0, state["usage"]
     print(f"\nstart_chat: {state['usage']}")
@@ -235,7 +228,6 @@ def test_second_client_loads_from_cache_and_streams(
         "real_load",
         models=[model.add_model_args()],
         model_id=model.model_id,
-        chat_opts=CHAT_OPTS,
         timeout_s=LOAD_S,
     )
     assert loaded["load"]["ok"], loaded["load"]

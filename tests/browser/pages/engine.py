@@ -478,23 +478,16 @@ def _record_progress(report: LoadProgress) -> None:
 
 
 async def real_load(
-    models: list[dict[str, Any]],
-    model_id: str,
-    timeout_s: float = 300,
-    new: bool = True,
-    chat_opts: dict[str, Any] | None = None,
+    models: list[dict[str, Any]], model_id: str, timeout_s: float = 300, new: bool = True
 ) -> Any:
     """Load ``model_id`` (a custom model of ``models``) with progress; ``new``: on a new
-    client, else on the kept one (a retry from ``error``); ``chat_opts``: web-llm's
-    ChatOptions. The load's wall time too."""
+    client, else on the kept one (a retry from ``error``). The load's wall time too."""
     if new or client is None:
         _new_client(models)
     assert client is not None
     progress.clear()
     start = time.monotonic()
-    result = await outcome(
-        client.load_model(model_id, chat_opts=chat_opts, on_progress=_record_progress), timeout_s
-    )
+    result = await outcome(client.load_model(model_id, on_progress=_record_progress), timeout_s)
     return {"load": result, "load_s": time.monotonic() - start, **status()}
 
 
