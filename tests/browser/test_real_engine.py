@@ -156,7 +156,7 @@ def test_a_typed_reply_right_after_stop_is_schema_valid_json(
 
 def test_start_chat_appends_a_real_reply(engine_page: tuple[Page, PageLog, RealModel]) -> None:
     page, log, _ = engine_page
-    # The stopped turn would add 9 tokens to the prompt (a longer prefill).
+    # On a fresh history (the stopped turn is not sent again), checked whole below.
     cleared = run_scenario(page, "clear", timeout_s=30)
     assert cleared["clear"]["ok"] and cleared["state"]["messages"] == [], cleared
     result = run_scenario(page, "chat", text="hi", options={"max_tokens": 1}, timeout_s=REPLY_S)
