@@ -13,8 +13,8 @@ the worker alike) to the test-only npm alias ``web-llm-0.2.79``, for one page or
 
 On SwiftShader (WebGPU on the CPU) the engine is slow: a cold load takes 15-30 s; a
 prefill 80-130 s on these busy machines (35-40 s idle), no shorter for a shorter
-prompt (6 and 14 tokens alike); each decoded token 10-30 s. Tests ask for 1-3 tokens and wait in minutes, on a
-browser with Dawn's faster flags (:data:`DAWN_FAST_ARGS`).
+prompt (6 and 14 tokens alike); each decoded token 10-30 s. Tests ask for 1-3 tokens
+and wait in minutes, on a browser with Dawn's faster flags (:data:`DAWN_FAST_ARGS`).
 """
 
 from __future__ import annotations
