@@ -11,10 +11,10 @@ The app pins web-llm 0.2.86, which cannot link this library; :func:`use_webllm_0
 the app's web-llm module (``static/vendor/web-llm/index.js``, imported by the page and by
 the worker alike) to the test-only npm alias ``web-llm-0.2.79``, for one page or context.
 
-On SwiftShader (WebGPU on the CPU) the engine is slow: a cold load takes ~20 s; a prefill
-80-110 s on these machines, whatever the prompt's length (6 or 15 tokens alike: the
-prefill kernels' tiles, not the tokens, set the cost); each decoded token 10-25 s. Tests
-ask for 1-3 tokens and wait in minutes.
+On SwiftShader (WebGPU on the CPU) the engine is slow: a cold load takes 15-30 s; a
+prefill 80-130 s on these busy machines (35-40 s idle), no shorter for a shorter
+prompt (6 and 14 tokens alike); each decoded token 10-30 s. Tests ask for 1-3 tokens
+and wait in minutes, on a browser with Dawn's faster flags (:data:`DAWN_FAST_ARGS`).
 """
 
 from __future__ import annotations
@@ -49,6 +49,14 @@ SHARDS = 9
 #: web-llm 0.2.79's bundle (the npm alias of package.json's devDependencies).
 WEBLLM_0279 = ROOT / "node_modules" / "web-llm-0.2.79" / "lib" / "index.js"
 WEBLLM_0279_VERSION = "0.2.79"
+
+#: Dawn's faster WebGPU, for the real engine's browser only (conftest's ``real_browser``):
+#: no robustness checks (bounds clamping), no API validation, no zeroing of workgroup
+#: memory. On SwiftShader a load is ~2x and a decode step ~25 % faster (the kit's README).
+#: web-llm's kernels run as they would on a GPU driver that does none of these either.
+DAWN_FAST_ARGS = (
+    "--enable-dawn-features=disable_robustness,skip_validation,disable_workgroup_init",
+)
 
 #: Timeouts, in milliseconds: minutes, since the engine runs on the CPU.
 LOAD_TIMEOUT_MS = 5 * 60_000

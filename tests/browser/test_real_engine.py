@@ -2,16 +2,18 @@
 weights) on SwiftShader WebGPU, driven by ``WebLLMClient`` on the engine test page.
 
 One page and one loaded model serve the module's tests, in order: load with progress; a
-stopped stream; the non-streaming call right after it (web-llm 0.2.79's stale interrupt
-flag); ``start_chat``; teardown while chatting; teardown while loading; a second client
-that loads from the Cache API and streams with ``chat.completions.create``.
+stopped stream; a typed reply (``chat.completions.parse``, grammar-constrained) as the
+non-streaming call right after it (web-llm 0.2.79's stale interrupt flag);
+``start_chat``; teardown while chatting; teardown while loading; a second client that
+loads from the Cache API and streams with ``chat.completions.create``.
 
-The engine is slow on a CPU (~40 s of prefill, ~10 s per token): every request asks for 1-3
-tokens and the timeouts are minutes.
+The engine is slow on a CPU (40-130 s per prefill, 10-30 s per decode step): the module's
+time is its 4 prefills; every request asks for 1-3 tokens and the timeouts are minutes.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -111,44 +113,62 @@ def test_stream_chat_stop_keeps_the_partial_reply(
     no_errors(log)
 
 
-def test_non_streaming_create_after_stop_is_not_a_stale_abort(
+def test_a_typed_reply_right_after_stop_is_schema_valid_json(
     engine_page: tuple[Page, PageLog, RealModel],
 ) -> None:
-    """web-llm 0.2.79 leaves its interrupt flag set after a stopped stream, and its NEXT
-    non-streaming ``create()`` returns at once, empty, with finish_reason "abort". The
-    adapter only ever asks web-llm for streams (a streaming call resets the flag), so the
-    user's non-streaming call is a real reply."""
+    """``chat.completions.parse(response_format=Digit)`` (an Enum of 1, 2, 3), right after
+    the stopped stream.
+
+    A real reply, not a stale abort: web-llm 0.2.79 leaves its interrupt flag set after a
+    stopped stream, and its NEXT non-streaming ``create()`` returns at once, empty, with
+    finish_reason "abort". The adapter only ever asks web-llm for streams (a streaming call
+    resets the flag), so the user's non-streaming call (``parse`` and
+    ``create(stream=False)`` alike: both are ``ChatFlow.run``) gets a real reply.
+
+    Schema-valid JSON from random weights: web-llm's grammar (xgrammar, from the JSON
+    Schema) masks the logits, so the one token it lets through is a digit, and after it
+    only a stop token: the reply ends "stop" on its own, which random weights otherwise
+    almost never do. Only a one-token scalar is possible with the kit's vocabulary (no
+    token holds whitespace, which web-llm's JSON grammar puts in objects and arrays): see
+    docs/architecture.md."""
     page, log, _ = engine_page
     result = run_scenario(
-        page,
-        "real_create",
-        text="hello",
-        stream=False,
-        options={"max_tokens": 1, "temperature": 0.7},
-        timeout_s=REPLY_S,
+        page, "real_parse", text="hello", options={"max_tokens": 2}, timeout_s=REPLY_S
     )
-    assert result["create"]["ok"], result["create"]
-    reply = result["create"]["value"]
-    print(f"\ncreate(stream=False): {result['wall_s']:.1f} s, {result['state']['usage']}")
-    assert reply["finish_reason"] == "length", reply
-    assert reply["content"].strip(), reply
-    # web-llm 0.2.79 counts decode steps: one less than the tokens (the first comes from
-    # the prefill); 0.2.86 counts tokens.
-    assert reply["completion_tokens"] in (0, 1), reply
-    assert result["wall_s"] > 1, "an instant reply is the stale abort"
+    assert result["parse"]["ok"], result["parse"]  # a stale abort: empty, not JSON
+    assert result["schema"] == {"type": "integer", "enum": [1, 2, 3]}
+    reply = result["parse"]["value"]
+    print(f"\nparse(response_format=Digit): {result['wall_s']:.1f} s, {reply}")
+    value = json.loads(reply["content"])
+    assert value in (1, 2, 3), reply
+    assert reply["parsed"]["type"] == "Digit", reply  # the typed object, built
+    assert reply["parsed_value"] == value, reply
+    assert reply["finish_reason"] == "stop", reply  # the grammar's end: a stop token
+    usage = reply["usage"]
+    # web-llm 0.2.79 counts decode steps: the digit comes from the prefill, the stop token
+    # from the one decode step (0.2.86 counts tokens).
+    assert usage["completion_tokens"] == 1, usage
+    assert usage["prompt_tokens"] > 0, usage
+    assert "grammar_init_s" in usage["extra"], usage  # web-llm built a grammar matcher
     assert result["state"]["value"] == "ready"
     no_errors(log)
 
 
 def test_start_chat_appends_a_real_reply(engine_page: tuple[Page, PageLog, RealModel]) -> None:
     page, log, _ = engine_page
+    # On a fresh history (the stopped turn is not sent again), checked whole below.
+    cleared = run_scenario(page, "clear", timeout_s=30)
+    assert cleared["clear"]["ok"] and cleared["state"]["messages"] == [], cleared
     result = run_scenario(page, "chat", text="hi", options={"max_tokens": 1}, timeout_s=REPLY_S)
     assert result["chat"]["ok"], result["chat"]
     value = result["chat"]["value"]
     assert value["finish_reason"] == "length"
     assert value["content"].strip()
     state = result["state"]
-    assert state["messages"][-1] == {"role": "assistant", "content": value["content"]}
+    assert state["messages"] == [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": value["content"]},
+    ]
     assert state["usage"]["completion_tokens"] in (0, 1)  # 0.2.79: decode steps
     assert state["usage"]["prompt_tokens"] > 0
     # web-llm's own figures come through in usage.extra (no decode step for one token)
@@ -221,16 +241,19 @@ def test_second_client_loads_from_cache_and_streams(
         "real_create",
         text="hello",
         stream=True,
-        options={"max_tokens": 2},
+        options={"max_tokens": 1},
         timeout_s=REPLY_S,
     )
     assert result["create"]["ok"], result["create"]
     reply = result["create"]["value"]
     print(f"\ncreate(stream=True): {result['wall_s']:.1f} s, {result['state']['usage']}")
-    chunks = reply["chunks"]
-    assert chunks[-1]["choices"] == [] and chunks[-1]["usage"] in (1, 2), chunks
-    assert chunks[-2]["choices"][0]["finish_reason"] == "length", chunks
-    assert reply["content"].strip()
+    # The token, the end ("length"), then the usage (0.2.79: 0 decode steps for one token).
+    *tokens, end, last = reply["chunks"]
+    assert tokens and all(c["choices"][0]["finish_reason"] is None for c in tokens), tokens
+    assert reply["content"] == "".join(c["choices"][0]["content"] for c in tokens)
+    assert reply["content"].strip(), tokens
+    assert end["choices"] == [{"content": None, "finish_reason": "length"}], end
+    assert last["choices"] == [] and last["usage"] == 0, last
     # create() is stateless: the client's history is the earlier start_chat's alone
     assert result["state"]["value"] == "ready"
 

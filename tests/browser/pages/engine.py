@@ -9,6 +9,7 @@ scenarios that follow it in the same page.
 from __future__ import annotations
 
 import asyncio
+import enum
 import json
 import time
 import traceback
@@ -19,7 +20,7 @@ import js  # type: ignore[import-not-found]
 from pyodide.code import run_js  # type: ignore[import-not-found]
 from pyodide.ffi import create_proxy, jsnull, to_js  # type: ignore[import-not-found]
 
-from webllm_machine import LoadProgress, Snapshot, WebLLMClient, WebLLMError
+from webllm_machine import LoadProgress, Snapshot, WebLLMClient, WebLLMError, json_schema
 from webllm_machine.webllm_engine import WebLLMEngine
 
 WORKER_URL = "../../../static/js/webllm-worker.js"
@@ -36,7 +37,7 @@ def error_info(exc: BaseException) -> dict[str, Any]:
         info.update(
             kind=exc.kind, hint=exc.hint, source_name=exc.source_name, recoverable=exc.recoverable
         )
-    for name in ("field", "url"):
+    for name in ("field", "url", "raw", "finish_reason"):
         if hasattr(exc, name):
             info[name] = getattr(exc, name)
     return info
@@ -602,6 +603,67 @@ async def real_teardown_loading(
     return {"waited": waited, "during": during, "teardown": torn, "load": loaded, **status()}
 
 
+class Digit(enum.Enum):
+    """A typed reply whose JSON is one token of the kit's vocabulary ("1", "2" or "3").
+
+    Nothing longer works with the kit's tokenizer (docs/architecture.md): web-llm 0.2.79
+    compiles a JSON Schema with xgrammar's indent 2 and ", " / ": " separators, and no
+    token of the vocabulary holds whitespace, so after an object's "{" (or an array's
+    first item) no token is allowed ("Grammar matcher rejected the newly sampled token.");
+    and the tokenizer has no decoder, so web-llm's text puts a space between tokens: a
+    string ("a": 3 tokens) would come back as '" a "'."""
+
+    ONE = 1
+    TWO = 2
+    THREE = 3
+
+
+async def real_parse(
+    text: str,
+    options: dict[str, Any] | None = None,
+    schema: dict[str, Any] | None = None,
+    timeout_s: float = 300,
+) -> Any:
+    """``client.chat.completions.parse(messages=[user text], response_format=Digit,
+    **options)``: the typed object, the raw reply, and the JSON Schema web-llm got.
+    ``schema``: that JSON Schema (a dict) as response_format instead of ``Digit``."""
+    assert client is not None
+    fmt: Any = Digit if schema is None else schema
+
+    async def go() -> dict[str, Any]:
+        assert client is not None
+        resp = await client.chat.completions.parse(
+            messages=[{"role": "user", "content": text}],
+            response_format=fmt,
+            **(options or {}),
+        )
+        choice = resp.choices[0]
+        parsed = choice.message.parsed
+        usage = resp.usage
+        return {
+            "content": choice.message.content,
+            "finish_reason": choice.finish_reason,
+            "parsed": {"type": type(parsed).__name__, "repr": repr(parsed)},
+            "parsed_value": parsed.value if isinstance(parsed, Digit) else None,
+            "usage": None
+            if usage is None
+            else {
+                "prompt_tokens": usage.prompt_tokens,
+                "completion_tokens": usage.completion_tokens,
+                "extra": dict(usage.extra),
+            },
+        }
+
+    start = time.monotonic()
+    result = await outcome(go(), timeout_s)
+    return {
+        "parse": result,
+        "schema": json_schema(Digit) if schema is None else schema,
+        "wall_s": time.monotonic() - start,
+        **status(),
+    }
+
+
 async def cache_status(model_id: str) -> Any:
     """``has_model_in_cache`` for a custom model of the kept client, and the Cache API's
     ``webllm/*`` entries."""
@@ -637,6 +699,7 @@ SCENARIOS.update(
             real_stream_stop,
             real_teardown_chatting,
             real_teardown_loading,
+            real_parse,
             cache_status,
             clear_caches,
         )
