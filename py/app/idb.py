@@ -148,8 +148,11 @@ async def open_records(storage: MutableMapping[str, str]) -> IdbRecords | Unavai
     legacy = storage.get(KEYS.conversations)
     set_aside = storage.get(KEYS.unreadable(KEYS.conversations))
     current = storage.get(KEYS.current_conversation) or ""
-    module = await browser.js_module(CONVERSATION_DB_JS)
-    opened = json.loads(str(await module.open()))
+    try:
+        module = await browser.js_module(CONVERSATION_DB_JS)
+        opened = json.loads(str(await module.open()))
+    except Exception as error:  # the module did not load: say so at each save
+        opened = {"ok": False, "name": type(error).__name__, "message": str(error)}
     if not opened.get("ok"):
         start = plan_start([], legacy=legacy, set_aside=set_aside, current=current)
         start.loaded.note = ""
