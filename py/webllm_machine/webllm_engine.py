@@ -93,7 +93,6 @@ from .errors import (
     classify,
     classify_probe,
 )
-from .weights_check import bad_shards
 
 __all__ = [
     "DEFAULT_MODULE_URL",
@@ -768,6 +767,8 @@ class WebLLMEngine:
         version = self.model_version
         # A shard the server sent truncated is cached as it came, and fails every later
         # load: name it, and delete it so that a retry downloads it again.
+        from .weights_check import bad_shards  # only after a failed load
+
         bad = await bad_shards(weights_base(str(raw.get("model", ""))))
         if bad and not isinstance(error, ModelLibraryError):
             return ModelFilesError(
