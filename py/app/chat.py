@@ -189,6 +189,9 @@ class ChatController:
         """Load ``model_id``. A failed load is in the snapshot (state ``error``); any other
         refusal (busy, unknown) is reported."""
         self.last_model = model_id
+        # The client builds its chat API (webllm_machine.completions) at first use: now,
+        # while the model loads, rather than at the boot or at the first Send.
+        _ = self.client.chat
         try:
             await self.client.load_model(model_id)
         except WebLLMError as error:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import urljoin
 
 from .catalog import F16_QUANTIZATION, needs_shader_f16, weights_base
 from .errors import (
@@ -247,6 +246,8 @@ def probe_plan(record: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     ('library', 'https://me.org/m.wasm', 'wasm')
     ('tensor_cache', 'https://me.org/m/resolve/main/tensor-cache.json', 'json')
     """
+    from urllib.parse import urljoin
+
     base = weights_base(str(record.get("model", "")))
     return [
         ("config", urljoin(base, "mlc-chat-config.json"), "json"),

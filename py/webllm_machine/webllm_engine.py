@@ -34,9 +34,10 @@ How it works:
 * Chunks cross as JSON text (``JSON.stringify`` in JS, :func:`json.loads` in Python):
   plain dicts with ``None`` for JS ``null`` (``JsProxy.to_py`` would give
   ``pyodide.ffi.jsnull``), and no per-chunk proxy to destroy. They cross in batches: a
-  JS *pump* pulls web-llm's stream eagerly and hands Python what has arrived at most once
-  per animation frame (an await of a JS promise costs ~120 us under Pyodide, a token of
-  a fast stream ~20 us of JS), content chunks merged (:meth:`WebLLMEngine.stream`).
+  JS *pump* pulls web-llm's stream eagerly and hands Python the first chunk at once, then
+  what has arrived at most once per animation frame (an await of a JS promise costs
+  ~120 us under Pyodide, a token of a fast stream ~20 us of JS), content chunks merged
+  (:meth:`WebLLMEngine.stream`).
 * A wrong ``module_url`` or ``worker_url`` fails the load before anything is downloaded,
   with what was fetched and how the server answered (:func:`~webllm_machine.diagnosis.
   module_error`, :func:`~webllm_machine.diagnosis.worker_error`).
@@ -66,7 +67,6 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
 
 import js  # type: ignore[import-not-found]
 from pyodide.code import run_js  # type: ignore[import-not-found]
@@ -93,7 +93,6 @@ from .errors import (
     classify,
     classify_probe,
 )
-from .weights_check import bad_shards
 
 __all__ = [
     "DEFAULT_MODULE_URL",
@@ -394,6 +393,8 @@ class WebLLMEngine:
         or when the module lacks web-llm's exports: with the URL, and how its server
         answered (an error status, no answer, not JavaScript).
         """
+        from urllib.parse import urljoin
+
         bridge = await _load_bridge()  # every caller goes on with the bridge
         module = self.module
         if module is not None:
@@ -622,9 +623,10 @@ class WebLLMEngine:
         session.engine = result.value
         log.info("web-llm loaded %s in %.1f s", model_id, time.monotonic() - start)
 
-    #: How the stream hands chunks to Python: ``"frame"`` (the default) at most once per
-    #: animation frame, ``"none"`` as soon as one is there. Either way every chunk queued
-    #: by then comes in one hand-over, each run of content chunks merged into one chunk.
+    #: How the stream hands chunks to Python: ``"frame"`` (the default) the first chunk at
+    #: once (the first token waits for no frame), then at most once per animation frame;
+    #: ``"none"`` as soon as one is there. Either way every chunk queued by then comes in
+    #: one hand-over, each run of content chunks merged into one chunk.
     stream_pacing = "frame"
     _pump: Any = None  # the JS pump of the stream running now
 
@@ -703,6 +705,8 @@ class WebLLMEngine:
     def _worker_module(self) -> str | None:
         """The absolute URL of web-llm's module for the worker, or ``None``: the worker
         script's own default, beside it (only for a worker from ``worker_url``)."""
+        from urllib.parse import urljoin
+
         if self._module_url_given or self.worker_url is None:
             return urljoin(str(js.document.baseURI), self.module_url)
         return None
@@ -721,6 +725,8 @@ class WebLLMEngine:
         custom_app_config: Mapping[str, Any] | None,
     ) -> WebLLMError:
         """The typed error for a load that the worker failed (``name``, ``message``)."""
+        from urllib.parse import urljoin
+
         if name == "WorkerStartError":  # the browser says no more: ask the server
             if self.worker_url is None:
                 return diagnosis.worker_error(WORKER_JS, None)
@@ -761,6 +767,8 @@ class WebLLMEngine:
         version = self.model_version
         # A shard the server sent truncated is cached as it came, and fails every later
         # load: name it, and delete it so that a retry downloads it again.
+        from .weights_check import bad_shards  # only after a failed load
+
         bad = await bad_shards(weights_base(str(raw.get("model", ""))))
         if bad and not isinstance(error, ModelLibraryError):
             return ModelFilesError(

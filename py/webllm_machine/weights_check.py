@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from urllib.parse import urljoin
 
 __all__ = ["BadShard", "bad_shards"]
 
@@ -33,6 +32,8 @@ async def bad_shards(weights_base: str, *, delete: bool = True) -> list[BadShard
     """The cached shards under ``weights_base`` (``<model>/resolve/main/``) whose size is
     not the manifest's ``nbytes``; deleted from the cache unless ``delete`` is false.
     Empty when the manifest is not cached (nothing to compare with)."""
+    from urllib.parse import urljoin
+
     import js  # type: ignore[import-not-found]
 
     if not hasattr(js, "caches"):

@@ -294,17 +294,26 @@ def test_engine_alone_yields_web_llm_chunks(page: Page) -> None:
 
 
 def test_chunks_of_one_frame_come_merged(page: Page) -> None:
-    # Every token within one frame (microtasks only): one content chunk (the deltas
-    # joined, the last finish_reason), then web-llm's usage chunk as it is.
+    # The stream's first chunk is handed over at once (the first token waits for no
+    # frame); every token after it within one frame (microtasks only): one content chunk
+    # (the deltas joined, the last finish_reason), then web-llm's usage chunk as it is.
     open_engine_page(page, double={"reply": REPLY, "tokenYield": "none"})
     result = run(page, "engine_direct", model_id=Q4F32)
     assert result["stream"]["ok"] is True, result
-    merged, usage = result["chunks"]
+    first, merged, usage = result["chunks"]
+    assert first["choices"] == [
+        {
+            "delta": {"content": "The", "role": "assistant"},
+            "finish_reason": None,
+            "index": 0,
+            "logprobs": None,
+        }
+    ]
     assert set(merged) == {"id", "choices", "model", "object", "created"}
     assert merged["object"] == "chat.completion.chunk"
     assert merged["choices"] == [
         {
-            "delta": {"content": REPLY, "role": "assistant"},
+            "delta": {"content": REPLY.removeprefix("The"), "role": "assistant"},
             "finish_reason": "stop",
             "index": 0,
             "logprobs": None,
@@ -312,7 +321,7 @@ def test_chunks_of_one_frame_come_merged(page: Page) -> None:
     ]
     assert usage["choices"] == []
     assert usage["usage"]["completion_tokens"] == 9
-    assert usage["id"] == merged["id"]
+    assert usage["id"] == merged["id"] == first["id"]
     assert result["engine"] == {"live_proxies": 0, "loaded": False, "has_worker": False}
 
 

@@ -40,7 +40,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin
 
 from webllm_machine import catalog
 
@@ -113,6 +112,8 @@ def weights_base(model_url: str, base_url: str = "") -> str:
     >>> weights_base("models/M/resolve/v2", "http://127.0.0.1:8000/app/")
     'http://127.0.0.1:8000/app/models/M/resolve/v2/'
     """
+    from urllib.parse import urljoin
+
     return catalog.weights_base(urljoin(base_url, model_url) if base_url else model_url)
 
 
@@ -127,6 +128,8 @@ def attribute(
 
     A model library shared by two models counts for both.
     """
+    from urllib.parse import urljoin
+
     files = list(files)
     found: dict[str, ModelFiles] = {}
     claimed: set[tuple[str, str]] = set()

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any
 
 from pyodide.ffi import create_once_callable, create_proxy  # type: ignore[import-not-found]
@@ -131,14 +131,15 @@ class ChatView:
             return
         self._latest = source
         if not self.reply.text and not self._frame_pending:
-            self._on_frame()  # the first token is drawn at once; the rest once per frame
+            self._draw(first=True)  # the first token is drawn at once; the rest once per frame
         elif not self._frame_pending:
             self._frame_pending = True
             self.window.requestAnimationFrame(self._frame)
 
     def flush(self) -> None:
         """Draw the reply's latest text now (the machine has left ``chatting``)."""
-        self._on_frame()
+        self._frame_pending = False
+        self._draw()
 
     def drop_last_reply(self) -> None:
         """Remove the last bubble if it is a finished reply (before regenerating it)."""
@@ -170,6 +171,12 @@ class ChatView:
 
     def _on_frame(self, _timestamp: float = 0.0) -> None:
         self._frame_pending = False
+        self._draw()
+
+    def _draw(self, *, first: bool = False) -> None:
+        """Draw the reply's latest text. The first token (``first``, drawn as it comes, out
+        of any frame) forces no layout: :meth:`begin_reply` has just scrolled the list to
+        the bottom, and the scroll that follows the text is done at the next frame."""
         reply, source = self.reply, self._latest
         if reply is None or source is None:
             return
@@ -178,7 +185,7 @@ class ChatView:
             text = answer_so_far(text)
         if text == reply.text:
             return
-        stick = self._near_bottom()
+        stick = first or self._near_bottom()
         reply.text = text
         try:
             blocks = reply.splitter.feed(text)
@@ -198,7 +205,9 @@ class ChatView:
         if now - reply.announced_at >= ANNOUNCE_EVERY_S:
             self.live.textContent = text[reply.announced :].strip()
             reply.announced, reply.announced_at = len(text), now
-        if stick and self.scroller.scrollHeight > self.scroller.clientHeight + 1:
+        if first:
+            self.window.requestAnimationFrame(create_once(lambda _timestamp: self._scroll()))
+        elif stick and self.scroller.scrollHeight > self.scroller.clientHeight + 1:
             self.scroller.scrollTop = self.scroller.scrollHeight
 
     # -- pieces ------------------------------------------------------------------------------
@@ -313,6 +322,18 @@ def create_once(fn: Any) -> Any:
     return create_once_callable(fn)
 
 
+def start_now(coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    """``coro`` as a task started eagerly: it runs up to its first wait within the caller
+    (an event handler), not in a task of its own, which the browser runs only after the
+    frame that the click or key asked for (~10 ms later)."""
+    loop = asyncio.get_event_loop()
+    if asyncio._get_running_loop() is loop:  # eager start needs the loop running here
+        task_class: Any = asyncio.Task  # eager_start: Python 3.12+ (Pyodide's is 3.14)
+        task: asyncio.Task[None] = task_class(coro, loop=loop, eager_start=True)
+        return task
+    return asyncio.ensure_future(coro)
+
+
 class ChatPanel:
     """The chat view following the machine: the reply streams in while ``chatting``, and
     is drawn whole when it ends, before the controls show the next state."""
@@ -366,19 +387,23 @@ def mount(ctx: AppContext) -> ChatPanel:
     def on_click(event: Any) -> None:
         view.on_click(event)
 
-    @when("click", "#send-button")
-    async def on_send(_event: Any) -> None:
-        await send()
-
     sending: set[asyncio.Task[None]] = set()
+
+    def start_send() -> None:
+        task = start_now(send())  # the bubbles and the request within the event itself
+        if not task.done():
+            sending.add(task)
+            task.add_done_callback(sending.discard)
+
+    @when("click", "#send-button")
+    def on_send(_event: Any) -> None:
+        start_send()
 
     @when("keydown", "#prompt")
     def on_key(event: Any) -> None:  # synchronous: preventDefault before Enter adds a newline
         if event.key == "Enter" and not event.shiftKey and not event.isComposing:
             event.preventDefault()
-            task = asyncio.ensure_future(send())
-            sending.add(task)
-            task.add_done_callback(sending.discard)
+            start_send()
 
     @when("change", "#tools-switch")
     def on_tools_switch(_event: Any) -> None:

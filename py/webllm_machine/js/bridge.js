@@ -182,12 +182,13 @@ export function call(guard, target, path, args) {
 // A completion stream, pumped in JS: web-llm's async iterator is pulled eagerly into a
 // queue (so its worker never waits for the page), and take() hands Python every chunk
 // queued so far as one JSON text {chunks, done, error}, runs of chunks merged (see
-// merge). With pace "frame", take() settles at most once per animation frame: at the
-// frame, or at the first chunk after a frame that found none; at once when the stream
-// ended or failed. Where frames do not run (a hidden page, a worker without
-// requestAnimationFrame), a chunk that comes 16 ms or more after the last hand-over
-// settles it (no timers: hidden pages throttle them to 1/s or 1/min). With pace
-// "none", as soon as a chunk is queued. take() never rejects; an error comes as
+// merge). With pace "frame", the stream's first chunk is handed over as soon as it
+// comes (the first token waits for no frame); after it, take() settles at most once per
+// animation frame: at the frame, or at the first chunk after a frame that found none; at
+// once when the stream ended or failed. Where frames do not run (a hidden page, a worker
+// without requestAnimationFrame), a chunk that comes 16 ms or more after the last
+// hand-over settles it (no timers: hidden pages throttle them to 1/s or 1/min). With
+// pace "none", as soon as a chunk is queued. take() never rejects; an error comes as
 // {name, message} with the chunks that came before it.
 export function pump(guard, engine, request, pace, interrupted) {
   const MIN_MS = 16;
@@ -196,6 +197,7 @@ export function pump(guard, engine, request, pace, interrupted) {
   let waiter = null;      // the pending take()'s resolve
   let frameDue = false;   // ... which waits for the next frame
   let last = 0;           // performance.now() at the last hand-over
+  let handed = false;     // a chunk was handed over: pace the rest
   const paced = pace === "frame";
   const frame = paced && typeof requestAnimationFrame === "function"
     ? requestAnimationFrame : null;
@@ -207,10 +209,11 @@ export function pump(guard, engine, request, pace, interrupted) {
     waiter = null;
     frameDue = false;
     last = performance.now();
+    if (queue.length > 0) handed = true;
     w(flush());
   };
   const poke = () => {   // a chunk was queued, or the stream ended
-    if (waiter !== null && (!frameDue || done || unframed())) hand();
+    if (waiter !== null && (!frameDue || done || !handed || unframed())) hand();
   };
   const release = () => {   // web-llm's generator, closed early
     if (released || iterator === null || typeof iterator.return !== "function") return;
@@ -240,7 +243,7 @@ export function pump(guard, engine, request, pace, interrupted) {
         if (done || (!paced && queue.length > 0)) return hand();
         if (!paced) return;
         frameDue = true;
-        if (queue.length > 0 && unframed()) return hand();
+        if (queue.length > 0 && (!handed || unframed())) return hand();
         if (frame !== null) frame(() => {
           if (waiter !== resolve) return;
           frameDue = false;
