@@ -4,9 +4,9 @@ is shrunk through the DevTools protocol (Storage.overrideQuotaForOrigin), so Ind
 fails the write with a real QuotaExceededError. Found by trying, in Chromium 156: the
 override applies to a profile's own storage only, not to the off-the-record contexts of
 ``browser.new_context`` (these tests run in a persistent context of their own); it is
-taken when the origin first stores something, and once a write has landed a smaller
-override is not applied at once. So the tests start full (before the app stores anything)
-and make room by lifting the override."""
+dropped when its DevTools session detaches (the session is kept open); and set after the
+origin had stored something, a smaller override was not applied at once in our tries. So
+the tests start full (before the app stores anything) and make room by lifting it."""
 
 from __future__ import annotations
 
@@ -61,15 +61,19 @@ def page(playwright: Playwright, server: StaticServer, tmp_path: Path) -> Iterat
     assert log.off_origin == [] and log.page_errors == []
 
 
+_SESSIONS: dict[int, Any] = {}
+
+
 def set_quota(page: Page, size: float | None) -> None:
-    """Shrink the origin's quota to ``size`` bytes (``None``: the browser's own again)."""
-    session: Any = page.context.new_cdp_session(page)
-    origin = page.evaluate("location.origin")
-    params: dict[str, Any] = {"origin": origin}
+    """Shrink the origin's quota to ``size`` bytes (``None``: the browser's own again).
+    The DevTools session stays open: Chromium drops the override when it detaches."""
+    session = _SESSIONS.get(id(page))
+    if session is None:
+        session = _SESSIONS[id(page)] = page.context.new_cdp_session(page)
+    params: dict[str, Any] = {"origin": page.evaluate("location.origin")}
     if size is not None:
         params["quotaSize"] = size
     session.send("Storage.overrideQuotaForOrigin", params)
-    session.detach()
 
 
 def open_full(page: Page, double: dict[str, Any]) -> None:
