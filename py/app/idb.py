@@ -49,14 +49,13 @@ def _remember(storage: MutableMapping[str, str], conversation_id: str) -> None:
         log.warning("could not remember the current conversation")
 
 
-class IdbRecords:
-    """The page's records, in IndexedDB (see the module docstring)."""
+class _PageRecords:
+    """What both kinds of records share: the start's records, the current conversation
+    kept in ``localStorage``, and the answer to ``navigator.storage.persist()``."""
 
-    def __init__(self, module: Any, storage: MutableMapping[str, str], loaded: Loaded) -> None:
-        self._module = module
+    def __init__(self, storage: MutableMapping[str, str], loaded: Loaded) -> None:
         self._storage = storage
         self._loaded = loaded
-        self._tasks: set[asyncio.Task[None]] = set()
         #: ``navigator.storage.persist()``'s answer, once asked (``None``: not asked yet,
         #: or the browser has no such API).
         self.persisted: bool | None = None
@@ -66,6 +65,27 @@ class IdbRecords:
 
     def load(self) -> Loaded:
         return self._loaded
+
+    def remember_current(self, conversation_id: str) -> None:
+        _remember(self._storage, conversation_id)
+
+    def _discard_local(self) -> list[str]:
+        """Remove the unreadable ``localStorage`` data; answer the unreadable records' ids."""
+        ids = [u.key for u in self._loaded.unreadable if u.kind == "record"]
+        for item in self._loaded.unreadable:
+            if item.kind == "localStorage":
+                self._storage.pop(item.key, None)
+        self._loaded.unreadable.clear()
+        return ids
+
+
+class IdbRecords(_PageRecords):
+    """The page's records, in IndexedDB (see the module docstring)."""
+
+    def __init__(self, module: Any, storage: MutableMapping[str, str], loaded: Loaded) -> None:
+        super().__init__(storage, loaded)
+        self._module = module
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def write(self, write: Write, settle: Settle) -> None:
         text = json.dumps({"id": write.id, "record": write.record, "base": write.base})
@@ -88,15 +108,8 @@ class IdbRecords:
         self.persisted = answer.get("persisted")
         self.on_persisted()
 
-    def remember_current(self, conversation_id: str) -> None:
-        _remember(self._storage, conversation_id)
-
     def discard_unreadable(self) -> None:
-        ids = [u.key for u in self._loaded.unreadable if u.kind == "record"]
-        for item in self._loaded.unreadable:
-            if item.kind == "localStorage":
-                self._storage.pop(item.key, None)
-        self._loaded.unreadable.clear()
+        ids = self._discard_local()
         if ids:
             self.spawn(self._remove(ids))
 
@@ -114,32 +127,19 @@ class IdbRecords:
             await asyncio.gather(*list(self._tasks))
 
 
-class UnavailableRecords:
+class UnavailableRecords(_PageRecords):
     """Where IndexedDB cannot be opened: the conversations found are shown, and every
     write fails with the reason (the page says "Not saved")."""
 
     def __init__(self, storage: MutableMapping[str, str], loaded: Loaded, name: str, message: str):
-        self._storage = storage
-        self._loaded = loaded
+        super().__init__(storage, loaded)
         self.failure = Failed(name, f"the browser's IndexedDB cannot be used here ({message})")
-        self.persisted: bool | None = None
-        self.asked = False
-        self.on_persisted: Callable[[], None] = lambda: None
-
-    def load(self) -> Loaded:
-        return self._loaded
 
     def write(self, write: Write, settle: Settle) -> None:
         settle(write, self.failure)
 
-    def remember_current(self, conversation_id: str) -> None:
-        _remember(self._storage, conversation_id)
-
     def discard_unreadable(self) -> None:
-        for item in self._loaded.unreadable:
-            if item.kind == "localStorage":
-                self._storage.pop(item.key, None)
-        self._loaded.unreadable.clear()
+        self._discard_local()
 
 
 async def open_records(storage: MutableMapping[str, str]) -> IdbRecords | UnavailableRecords:

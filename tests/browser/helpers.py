@@ -253,6 +253,18 @@ def load_model(page: Page, model: str = Q4F32, *, wait: str | None = "ready") ->
         expect_state(page, wait)
 
 
+def ask(page: Page, text: str, *, wait: bool = True) -> None:
+    """Type ``text`` and press Send; with ``wait``, until its reply is complete and the
+    machine is back in ``ready``."""
+    done = page.locator(".message-assistant:not(.streaming)")
+    before = done.count()
+    page.fill("#prompt", text)
+    page.click("#send-button")
+    if wait:
+        expect(done).to_have_count(before + 1)
+        expect_state(page, "ready")
+
+
 def shot(page: Page, name: str, selector: str | None = None) -> Path:
     """A screenshot of the page (whole) or of ``selector``, as ``SHOTS/<name>.png``."""
     SHOTS.mkdir(exist_ok=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from helpers import PageLog, expect_state, load_model, open_app, saved_conversations, shot
+from helpers import PageLog, ask, expect_state, load_model, open_app, saved_conversations, shot
 from playwright.sync_api import Page, expect
 
 from app.logic.persistence import KEYS
@@ -19,15 +19,6 @@ CALL_BAD = json.dumps({"tool": "calculator", "arguments": {"expression": "__impo
 CALL_POWER = json.dumps({"tool": "calculator", "arguments": {"expression": "2**10"}})
 ANSWER = json.dumps({"answer": "2 to the 10th is **1024**."})
 EDITOR = "#py-editor .cm-content"
-
-
-def ask(page: Page, text: str) -> None:
-    done = page.locator(".message-assistant:not(.streaming)")
-    before = done.count()
-    page.fill("#prompt", text)
-    page.click("#send-button")
-    expect(done).to_have_count(before + 1)
-    expect_state(page, "ready")
 
 
 def test_the_tools_switch_end_to_end(page: Page, page_log: PageLog) -> None:

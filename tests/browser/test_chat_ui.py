@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from helpers import Q4F32, PageLog, load_model, open_app, use_double, wait_python_ready
+from helpers import Q4F32, PageLog, ask, load_model, open_app, use_double, wait_python_ready
 from helpers import expect_state as state
 from playwright.sync_api import Page, expect
 
@@ -28,17 +28,6 @@ INJECTIONS = (
     '<div onclick="window.__pwned = \'div\'" id="raw-html-block">raw html block</div>\n\n'
     "![pic](https://evil.example/track.png)\n"
 )
-
-
-def ask(page: Page, text: str, *, wait: bool = True) -> None:
-    """Send ``text``; with ``wait``, until its reply is complete."""
-    done = page.locator(".message-assistant:not(.streaming)")
-    before = done.count()
-    page.fill("#prompt", text)
-    page.click("#send-button")
-    if wait:
-        expect(done).to_have_count(before + 1)
-        state(page, "ready")
 
 
 def replies(page: Page) -> Any:

@@ -19,8 +19,8 @@ from helpers import (
     CHROMIUM,
     PageLog,
     StaticServer,
+    ask,
     chromium_args,
-    expect_state,
     load_model,
     open_app,
     same_origin,
@@ -31,15 +31,6 @@ from playwright.sync_api import Page, Playwright, expect
 
 FULL = "Not saved: the browser's storage is full. Export this conversation or delete old ones."
 LONG = "A long answer that needs room. " * 60
-
-
-def ask(page: Page, text: str) -> None:
-    done = page.locator(".message-assistant:not(.streaming)")
-    before = done.count()
-    page.fill("#prompt", text)
-    page.click("#send-button")
-    expect(done).to_have_count(before + 1)
-    expect_state(page, "ready")
 
 
 @pytest.fixture

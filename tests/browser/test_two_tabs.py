@@ -6,18 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from helpers import PageLog, expect_state, load_model, open_app, saved_conversations, shot
+from helpers import PageLog, ask, expect_state, load_model, open_app, saved_conversations, shot
 from playwright.sync_api import Page, expect
-
-
-def ask(page: Page, text: str, *, wait: bool = True) -> None:
-    done = page.locator(".message-assistant:not(.streaming)")
-    before = done.count()
-    page.fill("#prompt", text)
-    page.click("#send-button")
-    if wait:
-        expect(done).to_have_count(before + 1)
-        expect_state(page, "ready")
 
 
 def titles(page: Page) -> Any:
