@@ -121,11 +121,6 @@ class IdbRecords(_PageRecords):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def settled(self) -> None:
-        """Wait for the writes started so far (tests, and before a reload)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks))
-
 
 class UnavailableRecords(_PageRecords):
     """Where IndexedDB cannot be opened: the conversations found are shown, and every

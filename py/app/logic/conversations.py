@@ -222,8 +222,8 @@ def _code(text: str) -> str:
 class Change:
     """What happened to the conversations besides this tab's own edits, for the page.
 
-    ``kind``: ``"saved"`` (a write landed), ``"unsaved"`` (a write failed: see
-    :attr:`ConversationStore.unsaved`), ``"remote"`` (another tab changed or deleted it),
+    ``kind``: ``"saved"`` (one that was not saved is now), ``"unsaved"`` (a write failed:
+    see :attr:`ConversationStore.unsaved`), ``"remote"`` (another tab changed or deleted it),
     ``"copied"`` (two tabs wrote it different ways: this tab's version is the conversation
     ``copy``), ``"kept"`` (deleted here but changed in another tab, so it stays).
     """
@@ -470,8 +470,8 @@ class ConversationStore:
                 self.retry()
         elif conversation is not None:
             conversation.rev = rev
-            self.unsaved.pop(ident, None)
-            self._emit(Change("saved", ident))
+            if self.unsaved.pop(ident, None) is not None:  # said "Not saved": say it no more
+                self._emit(Change("saved", ident))
         else:  # deleted while it was being written: the deletion goes next
             self._tombstones[ident] = rev
             self._dirty.add(ident)

@@ -122,8 +122,8 @@ class ConversationsPanel:
 
     def on_change(self, change: Change) -> None:
         """The store says something happened (a save, another tab's write)."""
-        if change.note:
-            self.note = change.note if change.kind != "unsaved" else self.note
+        if change.note and change.kind != "unsaved":  # "Not saved" is the store's own
+            self.note = change.note
         self.render()
 
     def retry(self) -> None:
