@@ -63,6 +63,7 @@ __all__ = [
     "ConversationStore",
     "conversation_from",
     "for_model",
+    "message_text",
 ]
 
 MAX_TITLE = 80
@@ -88,7 +89,14 @@ class Conversation:
     title: str = "New chat"
     messages: list[dict[str, Any]] = field(default_factory=list)
     """OpenAI dicts; a reply may also carry ``status`` ("stopped" or "failed"), ``stats``,
-    ``note`` (text) and ``calls`` (the Python tools it called, see :func:`clean_calls`)."""
+    ``note`` (text) and ``calls`` (the Python tools it called, see :func:`clean_calls`).
+
+    Reserved for the conversation features (each documented where it is built):
+    ``branches`` (the other versions of the conversation from this message on),
+    ``reasoning`` (a thinking model's reasoning, kept out of ``content``), ``left_out``
+    (how many earlier messages were not sent with this request), and a user message's
+    ``content`` as a list of OpenAI content parts (text and ``image_url``): read its text
+    with :func:`message_text`."""
     created: float = field(default_factory=time.time)
     updated: float = field(default_factory=time.time)
     model_id: str | None = None
@@ -142,10 +150,35 @@ def record_of(conversation: Conversation) -> dict[str, Any]:
     return record
 
 
+def message_text(content: object) -> str:
+    """The text of a message's ``content``: the string itself, or the text parts of a list
+    of OpenAI content parts joined by blank lines (images have no text).
+
+    >>> message_text("Hello")
+    'Hello'
+    >>> message_text([{"type": "text", "text": "What is this?"},
+    ...               {"type": "image_url", "image_url": {"url": "data:image/png;base64,AA=="}}])
+    'What is this?'
+    >>> message_text(None)
+    ''
+    """
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n\n".join(
+            part["text"]
+            for part in content
+            if isinstance(part, Mapping)
+            and part.get("type") == "text"
+            and isinstance(part.get("text"), str)
+        )
+    return ""
+
+
 def _title_from(messages: Sequence[Mapping[str, Any]]) -> str | None:
     for message in messages:
-        if message.get("role") == "user" and message.get("content", "").strip():
-            text = " ".join(message["content"].split())
+        if message.get("role") == "user" and message_text(message.get("content")).strip():
+            text = " ".join(message_text(message["content"]).split())
             return text if len(text) <= 40 else text[:39].rstrip() + "…"
     return None
 
