@@ -11,7 +11,7 @@ import pytest
 from support import until
 
 from app.chat import ChatController, RecordingView
-from app.logic.branches import BranchError, position, switch, versions
+from app.logic.branches import BranchError, fork, position, switch, versions
 from app.logic.conversations import ConversationStore
 from app.logic.merge import merge_turns
 from app.logic.records import MemoryDatabase
@@ -213,3 +213,32 @@ async def test_exports_carry_the_branches_and_the_markdown_shows_the_one_in_view
     assert "**Assistant:** *(version 2 of 2)*" in markdown
     assert "Blue" in markdown and "Red" not in markdown
     assert '"branches"' in chat.store.export_json(conversation_id)
+
+
+def test_a_version_switched_in_one_tab_while_the_other_goes_on_loses_nothing() -> None:
+    db = MemoryDatabase()
+    one = ConversationStore(db.tab())
+    chat_id = one.current.id
+    question = {"role": "user", "content": "Name a colour"}
+    one.save_messages(chat_id, [question, {"role": "assistant", "content": "Red"}])
+    one.save_messages(
+        chat_id, fork(one.current.messages, 1, [{"role": "assistant", "content": "Blue"}])
+    )
+    two_records = db.tab()
+    two = ConversationStore(two_records)
+    two_records.on_remote = two.remote
+    two.hold(chat_id)  # two is answering a follow-up when one switches back to "Red"
+    one.save_messages(chat_id, switch(one.current.messages, 1, 0))
+    more = [{"role": "user", "content": "Another"}, {"role": "assistant", "content": "Green"}]
+    two.save_messages(chat_id, [*two.get(chat_id).messages, *more])
+    two.release(chat_id)
+    # Both copies are stored: one's with "Red" in view, two's going on from "Blue"; and
+    # each still holds the other version of the reply.
+    stored = sorted(
+        ([m["content"] for m in r["messages"]], position(r["messages"][1]))
+        for r in db.records.values()
+    )
+    assert stored == [
+        (["Name a colour", "Blue", "Another", "Green"], (1, 2)),
+        (["Name a colour", "Red"], (0, 2)),
+    ]
