@@ -61,7 +61,7 @@ async def start() -> None:
     client.subscribe(render)
     records = asyncio.ensure_future(idb.open_records(ctx.storage))  # while the GPU answers
     try:
-        ctx.gpu = dict(await engine.webgpu_info())
+        ctx.gpu = dict(await engine.webgpu_info(browser.early("adapter")))
     except Exception:  # the panel is informative only; loading reports errors itself
         ctx.gpu = {"available": False}
     ctx.store.attach(await records)
