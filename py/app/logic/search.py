@@ -63,13 +63,12 @@ def fold(text: str) -> str:
 @dataclass(frozen=True)
 class Hit:
     """A conversation that matches: its ``id``, its ``title`` as HTML (matches marked),
-    a ``snippet`` of the first message that matches as HTML ("" when only the title
-    does), and ``count``, the number of matches in all."""
+    and a ``snippet`` of the first message that matches as HTML ("" when only the title
+    does)."""
 
     id: str
     title: str
     snippet: str
-    count: int
 
 
 def marked(text: str, folded: str, query: str) -> str:
@@ -165,19 +164,17 @@ class SearchIndex:
         for conversation in conversations:
             seen.add(conversation.id)
             entry = self._entry(conversation)
-            count = entry.folded_title.count(needle)
             first = ""
             at = entry.body.find(needle)
             if at >= 0:
-                count += entry.body.count(needle, at)
                 which = bisect.bisect_right(entry.starts, at) - 1
                 start = entry.starts[which]
                 text = entry.texts[which]
                 folded = entry.body[start : start + len(text)]
                 first = snippet(text, folded, at - start, needle)
-            if count:
+            if at >= 0 or needle in entry.folded_title:
                 title = marked(conversation.title, entry.folded_title, needle)
-                hits.append(Hit(conversation.id, title, first, count))
+                hits.append(Hit(conversation.id, title, first))
         if len(self._entries) > len(seen):  # deleted ones are forgotten
             for gone in set(self._entries) - seen:
                 del self._entries[gone]
