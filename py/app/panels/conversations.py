@@ -58,8 +58,6 @@ class ConversationsPanel:
         self.query = ""  # the search box's text
         self.index = SearchIndex()
         self.hit_template = document.getElementById("search-hit-template").content.firstElementChild
-        self.import_note = ""
-        self.import_failed = False
 
     def lock(self, locked: bool) -> None:
         """No switching while a reply streams."""
@@ -130,11 +128,10 @@ class ConversationsPanel:
             status.textContent = ""
         elif not found:
             status.textContent = f"No conversation matches “{query}”."
+        elif found == 1:
+            status.textContent = f"1 conversation matches “{query}”."
         else:
-            status.textContent = (
-                f"{found} conversation{'s' if found != 1 else ''} match{'es' if found == 1 else ''}"
-                f" “{query}”."
-            )
+            status.textContent = f"{found} conversations match “{query}”."
 
     def search(self, query: str) -> None:
         """Show only the conversations that hold ``query`` ("": all of them)."""
@@ -151,14 +148,14 @@ class ConversationsPanel:
         """Read a chosen file and import it (see the module docstring)."""
         name = str(file.name)
         try:
-            if self.locked:
-                raise ImportFileError("Wait until the reply is finished (or stop it) first.")
             check_size(int(file.size))
             try:
                 text = str(await file.text())
             except Exception as error:  # a JS error: the file went away, no permission
                 raise ImportFileError(f"The file could not be read ({error}).") from None
             conversation = read_export(text)
+            if self.locked:  # a reply started meanwhile: switching now would lose its place
+                raise ImportFileError("A reply is being written: import once it is finished.")
         except ImportFileError as error:
             self.show_import(
                 f"“{name}” was not imported: {error} Your conversations are unchanged.", True
@@ -177,7 +174,6 @@ class ConversationsPanel:
 
     def show_import(self, text: str, failed: bool) -> None:
         """``#import-note``: what came of the last Import ("" hides it)."""
-        self.import_note, self.import_failed = text, failed
         box = self.document.getElementById("import-note")
         box.hidden = not text
         box.className = "notice import-error" if failed else "notice"
