@@ -82,6 +82,11 @@ def test_a_good_export_is_imported_back_as_a_new_conversation_with_its_branches(
     wait_python_ready(page)
     assert titles(page) == ["Capitals (imported)", "Capitals (imported)", "Capital of France?"]
     expect(page.locator(".message .bubble-text")).to_have_text(["Capital of France?", "Paris."])
+    # The imported branches are the app's own: version 1/2 in view, the other one there.
+    nav = page.locator('#messages [data-index="0"] .branch-nav')
+    expect(nav.locator(".branch-count")).to_have_text("1/2")
+    nav.locator(".branch-next").click()
+    expect(page.locator(".message .bubble-text")).to_have_text(["Capital of Spain?", "Madrid."])
 
 
 #: Five bad files (and one too big), each with what the user must be told.
