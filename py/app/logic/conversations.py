@@ -38,7 +38,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from app.logic.branches import clean_branches, position
@@ -354,6 +354,31 @@ class ConversationStore:
         self._make_current(conversation.id)
         return conversation
 
+    def add(self, conversation: Conversation) -> Conversation:
+        """Keep a conversation made elsewhere (an imported file) as a new one, make it
+        current and write it. It gets an id of its own, so it never overwrites one that is
+        here (importing a file twice gives two conversations), and ``updated`` now (it is
+        listed first); an empty "New chat" that was current gives way to it.
+
+        >>> store = ConversationStore()
+        >>> empty = store.current.id
+        >>> kept = store.add(Conversation(id="from-file", messages=[
+        ...     {"role": "user", "content": "Hi"}]))
+        >>> kept.id != "from-file", store.current is kept, empty in {c.id for c in store.list()}
+        (True, True, False)
+        """
+        ident = uuid.uuid4().hex[:12]
+        while ident in self._items or ident in self._tombstones:
+            ident = uuid.uuid4().hex[:12]
+        added = replace(conversation, id=ident, rev=0, updated=time.time())
+        was = self._items.get(self._current)
+        if was is not None and not was.messages and not was.rev and not self.writing(was.id):
+            del self._items[was.id]  # never written: nothing to delete in the storage
+        self._items[ident] = added
+        self._make_current(ident)
+        self._write(ident)
+        return added
+
     def switch(self, conversation_id: str) -> Conversation:
         self._make_current(self.get(conversation_id).id)
         return self.current
@@ -592,4 +617,7 @@ class ConversationStore:
         return "\n".join(lines).rstrip() + "\n"
 
     def export_json(self, conversation_id: str) -> str:
-        return json.dumps(asdict(self.get(conversation_id)), indent=2, ensure_ascii=False)
+        """The conversation as a file of :mod:`app.logic.export_format` (docs/export-format.md)."""
+        from app.logic.export_format import export_text  # it imports this module
+
+        return export_text(self.get(conversation_id))
