@@ -55,6 +55,7 @@ from app.logic.records import (
     Write,
     failure_text,
 )
+from app.logic.settings import MAX_SYSTEM_PROMPT
 
 __all__ = [
     "Change",
@@ -103,6 +104,11 @@ class Conversation:
     titled_by_user: bool = False
     rev: int = 0
     """The revision of the stored record this copy is based on (0: never stored)."""
+    system_prompt: str | None = None
+    """The system prompt its requests start with ("": none); ``None`` for a conversation
+    saved before presets, which is sent the settings' prompt (:mod:`app.logic.presets`)."""
+    preset: str | None = None
+    """The name of the preset ``system_prompt`` was chosen from (``None``: its own text)."""
 
 
 _FIELDS: dict[str, tuple[type, ...]] = {
@@ -112,6 +118,8 @@ _FIELDS: dict[str, tuple[type, ...]] = {
     "model_id": (str, type(None)),
     "titled_by_user": (bool,),
     "rev": (int,),
+    "system_prompt": (str, type(None)),
+    "preset": (str, type(None)),
 }
 
 
@@ -126,6 +134,9 @@ def conversation_from(record: Mapping[str, Any]) -> Conversation:
     Traceback (most recent call last):
     ...
     ValueError: conversation 'a': messages is not a list
+    >>> chat = conversation_from({"id": "a", "preset": "Translator", "system_prompt": "Translate."})
+    >>> chat.preset, chat.system_prompt, conversation_from({"id": "old"}).system_prompt
+    ('Translator', 'Translate.', None)
     """
     ident = record.get("id")
     if not isinstance(ident, str) or not ident:
@@ -144,9 +155,22 @@ def conversation_from(record: Mapping[str, Any]) -> Conversation:
 
 
 def record_of(conversation: Conversation) -> dict[str, Any]:
-    """What is written of a conversation (its revision is the storage's to set)."""
+    """What is written of a conversation (its revision is the storage's to set).
+
+    ``system_prompt`` and ``preset`` are written only when set, so a conversation from
+    before presets keeps the record it had (every version since the records reads a
+    record with keys it does not know: :func:`conversation_from` leaves them out).
+
+    >>> record_of(Conversation(id="a", system_prompt="Be brief."))["system_prompt"]
+    'Be brief.'
+    >>> "system_prompt" in record_of(Conversation(id="a"))
+    False
+    """
     record = asdict(conversation)
     del record["rev"]
+    for name in ("system_prompt", "preset"):
+        if record[name] is None:
+            del record[name]
     return record
 
 
@@ -287,6 +311,9 @@ class ConversationStore:
         self.note = ""
         #: Told of each :class:`Change`.
         self.listeners: list[Callable[[Change], None]] = []
+        #: The fields a new conversation starts with (the presets set it: the default
+        #: preset and its text, :meth:`app.logic.presets.PresetStore.new_conversation_fields`).
+        self.new_fields: Callable[[], Mapping[str, Any]] = dict
         self._inflight: dict[str, Write] = {}
         self._dirty: set[str] = set()
         self._held: set[str] = set()
@@ -345,7 +372,7 @@ class ConversationStore:
         It is written once it has a message or a title of the user's."""
         if self._current and not self.current.messages:
             return self.current
-        conversation = Conversation(id=uuid.uuid4().hex[:12])
+        conversation = Conversation(id=uuid.uuid4().hex[:12], **self.new_fields())
         self._items[conversation.id] = conversation
         self._make_current(conversation.id)
         return conversation
@@ -396,6 +423,35 @@ class ConversationStore:
         if not conversation.titled_by_user:
             conversation.title = _title_from(cleaned) or conversation.title
         if cleaned or conversation.rev or conversation_id in self._inflight:
+            self._write(conversation_id)
+
+    def set_system_prompt(
+        self, conversation_id: str, system_prompt: str | None, preset: str | None = None
+    ) -> None:
+        """Give a conversation its own system prompt (``preset``: the preset it is from);
+        saved with it (an empty new conversation is written once it has a message).
+
+        >>> store = ConversationStore()
+        >>> store.set_system_prompt(store.current.id, "Answer in French.", preset="French")
+        >>> store.current.system_prompt, store.current.preset, store.current.rev
+        ('Answer in French.', 'French', 0)
+        >>> store.set_system_prompt(store.current.id, "x" * 4001)
+        Traceback (most recent call last):
+        ...
+        app.logic.conversations.ConversationError: a system prompt has at most 4000 characters
+        """
+        conversation = self.get(conversation_id)
+        if system_prompt is not None and not isinstance(system_prompt, str):
+            raise ConversationError("a system prompt is text", "system_prompt")
+        if system_prompt is not None and len(system_prompt) > MAX_SYSTEM_PROMPT:
+            raise ConversationError(
+                f"a system prompt has at most {MAX_SYSTEM_PROMPT} characters", "system_prompt"
+            )
+        if (conversation.system_prompt, conversation.preset) == (system_prompt, preset):
+            return
+        conversation.system_prompt = system_prompt
+        conversation.preset = preset
+        if conversation.messages or conversation.rev or conversation_id in self._inflight:
             self._write(conversation_id)
 
     def retry(self, conversation_id: str | None = None) -> None:
