@@ -173,14 +173,18 @@ def save_failure_text(error: BaseException) -> str:
     Presets not saved: the browser's storage is full. They are kept until this tab is closed; ...
     >>> print(save_failure_text(OSError("the disk went away")))  # doctest: +ELLIPSIS
     Presets not saved (OSError: the disk went away). They are kept until this tab is closed; ...
+    >>> save_failure_text(Exception("[object DOMException] ... QuotaExceededError: ..."))[:40]
+    "Presets not saved: the browser's storage"
     """
     name = _error_name(error)
-    if name == QUOTA:
+    # Pyodide wraps a thrown DOMException (not an Error) in an Error whose text names it.
+    if name == QUOTA or QUOTA in str(error):
         return (
             "Presets not saved: the browser's storage is full. They are kept until this tab "
             "is closed; free some room, then Retry."
         )
-    detail = f"{name}: {error}" if str(error) else name
+    first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    detail = f"{name}: {first[:160]}" if first else name
     return (
         f"Presets not saved ({detail.rstrip('.')}). "
         "They are kept until this tab is closed; Retry saves them."
