@@ -14,6 +14,7 @@ from typing import Any
 
 from helpers import PageLog, ask, load_model, open_app, saved_conversations, shot
 from playwright.sync_api import Page, expect
+from test_accessibility import serious_violations
 
 from app.logic.persistence import KEYS
 from app.logic.presets import BUILTIN_PRESETS, MAX_NAME
@@ -127,6 +128,11 @@ def test_your_own_presets_saved_renamed_copied_and_deleted_bad_names_refused(
     expect(page.locator("#presets-note")).to_contain_text("Saved the preset “Pirate”")
     shot(page, "presets-panel-390", "#presets-panel")
     shot(page, "presets-composer-390", ".composer")
+    assert (
+        page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        <= 0
+    ), "the page scrolls sideways at 390 px"
+    assert serious_violations(page) == []
 
     # Rename: a taken name and an empty one are refused in place; then a good one.
     preset_item(page, "Pirate").locator('[data-action="rename"]').click()
