@@ -346,3 +346,18 @@ async def test_a_new_conversation_is_sent_the_default_preset() -> None:
     await chat.controller.load(MODEL)
     await chat.controller.send("Hello")
     assert chat.systems() == [[chat.presets.get(DEFAULT_PRESET).prompt]]
+
+
+def test_a_prompt_changed_while_the_other_tab_added_turns_is_kept_with_their_turns() -> None:
+    db = MemoryDatabase()
+    one_records, two_records = db.tab(), db.tab()
+    one = ConversationStore(one_records)
+    one.save_messages(one.current.id, [{"role": "user", "content": "Hi"}])
+    ident = one.current.id
+    two = ConversationStore(two_records)  # tab two has not heard of what follows
+    one.save_messages(ident, [*one.current.messages, {"role": "assistant", "content": "Yo"}])
+    two.set_system_prompt(ident, "Be a pirate.", preset="Pirate")  # based on an old copy
+    merged = ConversationStore(db.tab()).get(ident)
+    assert [m["content"] for m in merged.messages] == ["Hi", "Yo"]  # tab one's turn
+    assert (merged.system_prompt, merged.preset) == ("Be a pirate.", "Pirate")  # tab two's
+    assert (two.get(ident).system_prompt, len(two.get(ident).messages)) == ("Be a pirate.", 2)

@@ -319,6 +319,7 @@ class ConversationStore:
         self._held: set[str] = set()
         self._tombstones: dict[str, int] = {}
         self._skipped: dict[str, tuple[dict[str, Any] | None, int]] = {}
+        self._prompt_changed: set[str] = set()  # a new system prompt not yet saved
         self.attach(records if records is not None else MemoryRecords())
 
     def attach(self, records: Records) -> None:
@@ -452,6 +453,7 @@ class ConversationStore:
         conversation.system_prompt = system_prompt
         conversation.preset = preset
         if conversation.messages or conversation.rev or conversation_id in self._inflight:
+            self._prompt_changed.add(conversation_id)
             self._write(conversation_id)
 
     def retry(self, conversation_id: str | None = None) -> None:
@@ -559,6 +561,9 @@ class ConversationStore:
                 self.retry()
         elif conversation is not None:
             conversation.rev = rev
+            prompt = (write.record.get("system_prompt"), write.record.get("preset"))
+            if prompt == (conversation.system_prompt, conversation.preset):
+                self._prompt_changed.discard(ident)
             if self.unsaved.pop(ident, None) is not None:  # said "Not saved": say it no more
                 self._emit(Change("saved", ident))
         else:  # deleted while it was being written: the deletion goes next
@@ -589,6 +594,9 @@ class ConversationStore:
                 ours.title, ours.titled_by_user = stored.title, True
             self._dirty.add(ident)
         elif how == "theirs":
+            if ident in self._prompt_changed:  # their turns, with this tab's new prompt
+                stored.system_prompt, stored.preset = ours.system_prompt, ours.preset
+                self._dirty.add(ident)
             self._items[ident] = stored
             self.unsaved.pop(ident, None)
             self._emit(Change("remote", ident))
