@@ -12,7 +12,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from helpers import PageLog, ask, load_model, open_app, saved_conversations, shot
+from helpers import (
+    PageLog,
+    ask,
+    load_model,
+    open_app,
+    saved_conversations,
+    shot,
+    wait_python_ready,
+)
 from playwright.sync_api import Page, expect
 from test_accessibility import serious_violations
 
@@ -84,7 +92,7 @@ def test_each_conversation_is_sent_its_own_preset_and_keeps_it_after_a_reload(
     }
 
     page.reload()
-    expect(page.locator("#app")).to_have_attribute("data-python", "ready")
+    wait_python_ready(page)
     expect(select).to_have_value("Translator")  # the conversation open last
     page.locator(".conversation-open", has_text="What is a list comprehension?").click()
     expect(select).to_have_value("Python tutor")
@@ -173,7 +181,7 @@ def test_your_own_presets_saved_renamed_copied_and_deleted_bad_names_refused(
     page.set_viewport_size({"width": 1280, "height": 1600})  # the sidebar scrolls at 900
     shot(page, "presets-panel-1280", "#presets-panel")
     page.reload()
-    expect(page.locator("#app")).to_have_attribute("data-python", "ready")
+    wait_python_ready(page)
     open_presets(page)
     expect(page.locator("#preset-list li .preset-name")).to_have_text(
         ["Helpful assistant", "Python tutor", "Translator", "To German"]
