@@ -93,6 +93,7 @@ from .errors import (
     classify,
     classify_probe,
 )
+from .messages import without_image_detail
 
 __all__ = [
     "DEFAULT_MODULE_URL",
@@ -798,6 +799,8 @@ class WebLLMEngine:
         self, session: _Session, request: dict[str, Any]
     ) -> AsyncIterator[dict[str, Any]]:
         bridge = _js_bridge()
+        if isinstance(request.get("messages"), list):  # web-llm refuses image_url.detail
+            request = {**request, "messages": without_image_detail(request["messages"])}
         try:
             js_request = _js(request)
         except Exception as exc:
