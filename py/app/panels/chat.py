@@ -28,8 +28,10 @@ from pyscript import when  # type: ignore[import-not-found]
 from app.chat import ChatController
 from app.context import AppContext
 from app.logic.builtin_tools import answer_so_far, call_line, set_tools_enabled, tools_enabled
-from app.logic.conversations import clean_calls
+from app.logic.conversations import clean_calls, message_text
+from app.logic.images import is_vision_model
 from app.logic.stream_blocks import BlockSplitter
+from app.panels import attachments as attachments_panel
 from webllm_machine import Snapshot
 
 __all__ = ["ChatPanel", "ChatView", "mount"]
@@ -97,8 +99,9 @@ class ChatView:
         if message["role"] == "assistant":
             body.innerHTML = render_markdown(message["content"])
         else:
-            body.textContent = message["content"]
-        self.contents.append(message["content"])
+            body.textContent = message_text(message["content"])
+            attachments_panel.draw_message_images(self.document, item, message["content"])
+        self.contents.append(message_text(message["content"]))
         self._calls(item, message)
         self._meta(item, message)
         self._update_empty()
@@ -366,6 +369,16 @@ def mount(ctx: AppContext) -> ChatPanel:
         changed=ctx.conversation_changed,
     )
     ctx.chat = chat
+    attachments = attachments_panel.mount(ctx)
+
+    def is_vision(model_id: str | None) -> bool:
+        try:
+            records = ctx.engine.models()
+        except Exception:  # web-llm's list not known yet: the rule on ids alone
+            records = []
+        return is_vision_model(model_id, records)
+
+    chat.is_vision = is_vision
     prompt = ctx.document.getElementById("prompt")
     switch = ctx.document.getElementById("tools-switch")
     chat.use_tools = tools_enabled(ctx.storage)
@@ -379,9 +392,15 @@ def mount(ctx: AppContext) -> ChatPanel:
 
     async def send() -> None:
         text = str(prompt.value)
-        if text.strip() and ctx.client.state == "ready":
+        images = attachments.images()
+        refused = chat.image_refusal(images) if ctx.client.state == "ready" else None
+        if refused is not None:  # said beside the images (not an error of the engine's)
+            attachments.say(f"{refused} Nothing was sent; your text and images are kept.")
+            return
+        if (text.strip() or images) and ctx.client.state == "ready":
             prompt.value = ""  # the controller keeps it from here on
-        await chat.send(text)  # refused (and said why) unless a model is ready
+            attachments.clear()
+        await chat.send(text, images)  # refused (and said why) unless a model is ready
 
     @when("click", "#messages")
     def on_click(event: Any) -> None:
