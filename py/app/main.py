@@ -23,7 +23,7 @@ from app.logic.conversations import ConversationStore
 from app.logic.custom_models import CustomModels
 from app.logic.demo import RoutingEngine
 from app.logic.settings import SettingsStore
-from app.panels import chat, controls, conversations, custom_models, gpu, picker
+from app.panels import chat, controls, conversations, custom_models, gpu, images, picker
 from webllm_machine import Snapshot, WebLLMClient
 from webllm_machine.webllm_engine import WebLLMEngine
 
@@ -45,6 +45,7 @@ ctx = AppContext(
     settings=settings_store.load(),
 )
 chat_panel = chat.mount(ctx)
+images.mount(ctx)  # the composer's images (attach, drop, paste)
 controls_panel = controls.mount(ctx)
 ctx.redraw = controls_panel.redraw
 ctx.report = controls_panel.report

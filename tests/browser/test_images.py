@@ -222,3 +222,42 @@ def test_paste_and_drop_attach_pictures(page: Page, page_log: PageLog) -> None:
     assert [p["type"] for p in create["parts"]] == ["image_url", "image_url", "text"]
     expect(page.locator(".message-user .message-image")).to_have_count(2)
     assert page_log.errors() == []
+
+
+PREPARE = """async ([b64, maxSide, maxBytes]) => {
+  const { prepareImage } = await import(new URL("static/js/images.js", document.baseURI).href);
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  const file = new File([bytes], "noise.png", { type: "image/png" });
+  return JSON.parse(await prepareImage(file, maxSide, maxBytes, 0.85));
+}"""
+
+
+def noise_png(width: int, height: int) -> bytes:
+    """A PNG of random pixels: JPEG cannot make it small."""
+    import os
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + os.urandom(width * 3) for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + (chunk(b"IEND", b""))
+    )
+
+
+def test_an_image_too_large_even_when_made_smaller_is_refused(page: Page) -> None:
+    """images.js draws a picture smaller, step by step, down to 256 px; past that it gives
+    up ("too_large"), which the composer words (tests/unit/test_chat_images.py). Here with
+    a limit of 20 kB, which random pixels at 256 px do not fit."""
+    open_app(page, {"reply": REPLY})
+    data = base64.b64encode(noise_png(600, 400)).decode()
+    report = page.evaluate(PREPARE, [data, 1024, 20_000])
+    assert report == {"name": "noise.png", "error": "too_large"}
+    fits = page.evaluate(PREPARE, [data, 1024, 400_000])
+    assert fits["url"].startswith("data:image/jpeg;base64,")
+    assert fits["original"] == [600, 400] and fits["bytes"] <= 400_000

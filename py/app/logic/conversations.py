@@ -95,8 +95,9 @@ class Conversation:
     ``branches`` (the other versions of the conversation from this message on),
     ``reasoning`` (a thinking model's reasoning, kept out of ``content``), ``left_out``
     (how many earlier messages were not sent with this request), and a user message's
-    ``content`` as a list of OpenAI content parts (text and ``image_url``): read its text
-    with :func:`message_text`."""
+    ``content`` as a list of OpenAI content parts (text and ``image_url``, the images a
+    vision model was sent: :mod:`app.logic.images`, kept by :func:`clean_parts`): read its
+    text with :func:`message_text`."""
     created: float = field(default_factory=time.time)
     updated: float = field(default_factory=time.time)
     model_id: str | None = None

@@ -29,9 +29,8 @@ from app.chat import ChatController
 from app.context import AppContext
 from app.logic.builtin_tools import answer_so_far, call_line, set_tools_enabled, tools_enabled
 from app.logic.conversations import clean_calls, message_text
-from app.logic.images import is_vision_model
+from app.logic.images import image_urls, is_vision_model
 from app.logic.stream_blocks import BlockSplitter
-from app.panels import attachments as attachments_panel
 from webllm_machine import Snapshot
 
 __all__ = ["ChatPanel", "ChatView", "mount"]
@@ -100,7 +99,7 @@ class ChatView:
             body.innerHTML = render_markdown(message["content"])
         else:
             body.textContent = message_text(message["content"])
-            attachments_panel.draw_message_images(self.document, item, message["content"])
+            self._images(item, message["content"])
         self.contents.append(message_text(message["content"]))
         self._calls(item, message)
         self._meta(item, message)
@@ -234,6 +233,18 @@ class ChatView:
             body.classList.add("markdown")
         self.list.appendChild(item)
         return item, body
+
+    def _images(self, item: Any, content: object) -> None:
+        """Draw the images a user message was sent with (its content parts)."""
+        urls = image_urls(content)
+        box = item.querySelector(".message-images")
+        box.hidden = not urls
+        for n, url in enumerate(urls, 1):
+            img = self.document.createElement("img")
+            img.className = "message-image"
+            img.src = url
+            img.alt = f"Image {n} of {len(urls)} sent with this message"
+            box.appendChild(img)
 
     def _calls(self, item: Any, message: Mapping[str, Any]) -> None:
         """Draw the message's saved tool calls (replacing those drawn while it streamed)."""
@@ -369,7 +380,6 @@ def mount(ctx: AppContext) -> ChatPanel:
         changed=ctx.conversation_changed,
     )
     ctx.chat = chat
-    attachments = attachments_panel.mount(ctx)
 
     def is_vision(model_id: str | None) -> bool:
         try:
@@ -392,14 +402,14 @@ def mount(ctx: AppContext) -> ChatPanel:
 
     async def send() -> None:
         text = str(prompt.value)
-        images = attachments.images()
+        images = ctx.attached_images()  # the images panel's (app/panels/images.py)
         refused = chat.image_refusal(images) if ctx.client.state == "ready" else None
         if refused is not None:  # said beside the images (not an error of the engine's)
-            attachments.say(f"{refused} Nothing was sent; your text and images are kept.")
+            ctx.image_note(f"{refused} Nothing was sent; your text and images are kept.")
             return
         if (text.strip() or images) and ctx.client.state == "ready":
             prompt.value = ""  # the controller keeps it from here on
-            attachments.clear()
+            ctx.clear_attached_images()
         await chat.send(text, images)  # refused (and said why) unless a model is ready
 
     @when("click", "#messages")

@@ -1,7 +1,9 @@
 """The composer's images (for vision models): attached with ``#attach-button`` (a file
 input), dropped onto ``#composer`` or pasted into ``#prompt``; each shown as a thumbnail
 with Remove (a copy of ``index.html``'s ``#attachment-template``), until the message is
-sent. And the images of a sent message, drawn in its bubble.
+sent. What the chat panel needs of them are the hooks ``ctx.attached_images()``,
+``ctx.clear_attached_images()`` and ``ctx.image_note(text)``; it draws a sent message's
+images itself.
 
 Each file goes through ``static/js/images.js`` (read, and past
 :data:`app.logic.images.MAX_SIDE` px or :data:`~app.logic.images.MAX_BYTES` drawn smaller
@@ -25,28 +27,11 @@ from app.logic.images import (
     Attachment,
     attachment_from,
     failure_text,
-    image_urls,
 )
 
-__all__ = ["IMAGES_JS", "Attachments", "draw_message_images", "mount"]
+__all__ = ["IMAGES_JS", "Attachments", "mount"]
 
 IMAGES_JS = "static/js/images.js"
-
-
-def draw_message_images(document: Any, item: Any, content: object) -> None:
-    """Show the images of a message's ``content`` in its bubble (``item``)."""
-    urls = image_urls(content)
-    box = item.querySelector(".message-images")
-    if box is None:
-        return
-    box.innerHTML = ""
-    box.hidden = not urls
-    for n, url in enumerate(urls, 1):
-        img = document.createElement("img")
-        img.className = "message-image"
-        img.src = url
-        img.alt = f"Image {n} of {len(urls)} sent with this message"
-        box.appendChild(img)
 
 
 class Attachments:
@@ -139,6 +124,9 @@ class Attachments:
 
 def mount(ctx: AppContext) -> Attachments:
     attachments = Attachments(ctx)
+    ctx.attached_images = attachments.images
+    ctx.clear_attached_images = attachments.clear
+    ctx.image_note = attachments.say
     button = ctx.document.getElementById("attach-button")
     button.disabled = False
 
