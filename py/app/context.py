@@ -61,8 +61,8 @@ class AppContext:
     ``report(error)`` (the controls), ``lock_conversations(locked)`` and
     ``new_conversation()`` and ``conversations_changed()`` (the conversations list: a title
     or the current one changed), ``show_conversation()`` (the chat view);
-    ``attached_images()``, ``clear_attached_images()`` and ``image_note(text)`` (the
-    composer's images, :mod:`app.panels.images`).
+    ``attached_images()``, ``clear_attached_images()``, ``image_note(text)`` and
+    ``attaching()`` (the composer's images, :mod:`app.panels.images`).
     """
 
     client: WebLLMClient
@@ -89,6 +89,7 @@ class AppContext:
     attached_images: Callable[[], list[Attachment]] = _no_images
     clear_attached_images: Callable[[], None] = _nothing
     image_note: Callable[[str], None] = _nothing
+    attaching: Callable[[], bool] = bool
 
     def live_proxies(self) -> int:
         """FFI proxies alive in web-llm's adapter (0 after an unload)."""

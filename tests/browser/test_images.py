@@ -74,7 +74,10 @@ def test_a_picture_goes_to_a_vision_model_and_stays_after_a_reload(
     open_app(page, {"reply": REPLY}, width=1280)
     load_model(page, VISION)
     expect(page.locator(f'#model-select option[value="{VISION}"]')).to_contain_text("reads images")
-    attach(page, "square.png", png(64, 48))
+    with page.expect_file_chooser() as chooser:  # as a user does: the button opens it
+        page.click("#attach-button")
+    assert chooser.value.is_multiple()
+    chooser.value.set_files({"name": "square.png", "mimeType": "image/png", "buffer": png(64, 48)})
     thumbs = page.locator("#attachments .attachment-thumb")
     expect(thumbs).to_have_count(1)
     expect(thumbs).to_have_attribute("alt", "square.png, 64x48")
@@ -133,7 +136,25 @@ def test_a_big_picture_is_made_smaller(page: Page, page_log: PageLog) -> None:
     page.fill("#prompt", "Describe it.")
     page.click("#send-button")
     expect(page.locator(".message-assistant:not(.streaming)")).to_have_count(1)
-    (create,) = creates(page)
+
+    # Send while a picture is still being read (decoding made slow here): Send waits,
+    # and neither the picture nor the text is left out.
+    page.evaluate("""() => {
+      const decode = globalThis.createImageBitmap;
+      globalThis.createImageBitmap = (...args) =>
+        new Promise((resolve) => setTimeout(resolve, 1500)).then(() => decode(...args));
+    }""")
+    attach(page, "late.png", png(1600, 800))
+    page.fill("#prompt", "And this one?")
+    page.click("#send-button")
+    expect(note).to_have_text("An image is still being prepared: send again in a moment.")
+    expect(page.locator("#attachments .attachment-thumb")).to_have_count(1)
+    expect(note).to_have_text(
+        "Made smaller to send: late.png, 1024x512 (made smaller from 1600x800)."
+    )
+    expect(page.locator("#prompt")).to_have_value("And this one?")
+    assert len(creates(page)) == 1
+    create = creates(page)[0]
     url = create["parts"][0]["url"]
     assert url.startswith("data:image/jpeg;base64,")
     assert len(base64.b64decode(url.split(",", 1)[1])) <= 1_000_000

@@ -402,6 +402,9 @@ def mount(ctx: AppContext) -> ChatPanel:
 
     async def send() -> None:
         text = str(prompt.value)
+        if ctx.attaching():  # an image is still being read: it would be left out
+            ctx.image_note("An image is still being prepared: send again in a moment.")
+            return
         images = ctx.attached_images()  # the images panel's (app/panels/images.py)
         refused = chat.image_refusal(images) if ctx.client.state == "ready" else None
         if refused is not None:  # said beside the images (not an error of the engine's)

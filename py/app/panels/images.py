@@ -2,8 +2,8 @@
 input), dropped onto ``#composer`` or pasted into ``#prompt``; each shown as a thumbnail
 with Remove (a copy of ``index.html``'s ``#attachment-template``), until the message is
 sent. What the chat panel needs of them are the hooks ``ctx.attached_images()``,
-``ctx.clear_attached_images()`` and ``ctx.image_note(text)``; it draws a sent message's
-images itself.
+``ctx.clear_attached_images()``, ``ctx.image_note(text)`` and ``ctx.attaching()``; it
+draws a sent message's images itself.
 
 Each file goes through ``static/js/images.js`` (read, and past
 :data:`app.logic.images.MAX_SIDE` px or :data:`~app.logic.images.MAX_BYTES` drawn smaller
@@ -47,6 +47,10 @@ class Attachments:
         self.template = document.getElementById("attachment-template").content.firstElementChild
         self.items: list[tuple[Attachment, Any]] = []
         self._tasks: set[asyncio.Task[None]] = set()
+
+    def busy(self) -> bool:
+        """Whether an image is still being read or made smaller (Send waits for it)."""
+        return bool(self._tasks)
 
     def images(self) -> list[Attachment]:
         return [attachment for attachment, _node in self.items]
@@ -127,6 +131,7 @@ def mount(ctx: AppContext) -> Attachments:
     ctx.attached_images = attachments.images
     ctx.clear_attached_images = attachments.clear
     ctx.image_note = attachments.say
+    ctx.attaching = attachments.busy
     button = ctx.document.getElementById("attach-button")
     button.disabled = False
 
