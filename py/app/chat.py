@@ -48,10 +48,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 from app.logic.branches import BranchError, fork, switch
 from app.logic.builtin_tools import BUILTIN_TOOLS, answer_so_far, call_entry
 from app.logic.conversations import ConversationStore, for_model
+from app.logic.images import Attachment, is_vision_model, refusal, text_only, user_content
 from app.logic.presets import system_message_for
 from app.logic.settings import ChatSettings
 from app.logic.stats import format_stats
-from webllm_machine import BusyError, WebLLMClient, WebLLMError
+from webllm_machine import BusyError, InvalidRequestError, WebLLMClient, WebLLMError
 from webllm_machine.machine import REFUSALS
 
 if TYPE_CHECKING:
@@ -207,6 +208,8 @@ class ChatController:
         #: The most tool steps (requests) of one reply.
         self.max_tool_steps = 6
         self._tools_running = False
+        #: Whether a model id reads images (the page gives it web-llm's records).
+        self.is_vision: Callable[[str | None], bool] = is_vision_model
 
     # -- the model ---------------------------------------------------------------------------
 
@@ -233,18 +236,38 @@ class ChatController:
 
     # -- the conversation --------------------------------------------------------------------
 
-    async def send(self, text: str) -> bool:
-        """Send ``text`` as the user's next message; ``False`` (nothing done) when it is
-        blank or no model is ready. The message is saved before the request is made.
+    def image_refusal(self, images: Sequence[Attachment]) -> str | None:
+        """Why ``images`` cannot go to the model loaded now (``None``: they can, or there
+        are none): a text-only model, or too many images (:func:`app.logic.images.refusal`)."""
+        model_id = self.client.get_state().context.model_id
+        return refusal(model_id, vision=self.is_vision(model_id), images=len(images))
+
+    async def send(self, text: str, images: Sequence[Attachment] = ()) -> bool:
+        """Send ``text`` (and ``images``, as content parts) as the user's next message;
+        ``False`` (nothing done) when it is blank or no model is ready. The message is
+        saved before the request is made.
 
         Not ready (no model, or a reply being written, from the chat or the Python
         console): the library's refusal (``NotReadyError``, ``BusyError``) is reported,
-        and nothing is saved or sent."""
+        and nothing is saved or sent. Images for a text-only model: refused the same way
+        (an ``InvalidRequestError`` naming ``images``), before anything is saved or sent."""
         text = text.strip()
-        if not text or self._refused():
+        if not text and not images:
+            return False
+        if self._refused():
+            return False
+        not_for_model = self.image_refusal(images)
+        if not_for_model is not None:
+            self.report(
+                InvalidRequestError(
+                    not_for_model,
+                    field="images",
+                    hint="Nothing was sent: the image and your text are still in the message box.",
+                )
+            )
             return False
         conversation = self.store.current
-        message = {"role": "user", "content": text}
+        message = {"role": "user", "content": user_content(text, images)}
         self.store.save_messages(
             conversation.id,
             [*conversation.messages, message],
@@ -322,6 +345,8 @@ class ChatController:
         settings = self.settings()
         system = system_message_for(conversation, settings)  # its own, or the settings'
         messages = ([system] if system else []) + for_model(history)
+        if not self.is_vision(self.client.get_state().context.model_id):
+            messages = text_only(messages)  # images from a vision model stay on the page
         held = conversation.id
         self.store.hold(held)  # another tab's version waits: merged at our write
         try:
@@ -348,7 +373,7 @@ class ChatController:
         self.changed()
 
     async def _create(
-        self, messages: list[dict[str, str]], settings: ChatSettings
+        self, messages: list[dict[str, Any]], settings: ChatSettings
     ) -> dict[str, Any]:
         self.view.begin_reply()
         reply: dict[str, Any] = {"role": "assistant", "content": ""}
@@ -372,7 +397,7 @@ class ChatController:
         return reply
 
     async def _run_tools(
-        self, messages: list[dict[str, str]], settings: ChatSettings
+        self, messages: list[dict[str, Any]], settings: ChatSettings
     ) -> dict[str, Any]:
         """The reply from a run of the built-in tools. The calls are kept (in ``calls``)
         whatever the run's end: an answer, Stop (the answer streamed so far, "stopped"),

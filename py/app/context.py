@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.logic.conversations import ConversationStore
 from app.logic.custom_models import CustomModels
+from app.logic.images import Attachment
 from app.logic.presets import PresetStore
 from app.logic.settings import ChatSettings, SettingsStore
 from webllm_machine import WebLLMClient, WebLLMError
@@ -34,6 +35,10 @@ def _nothing(*_args: Any) -> None:
 
 def _presets_in_memory() -> PresetStore:
     return PresetStore({})
+
+
+def _no_images() -> list[Attachment]:
+    return []
 
 
 @dataclass
@@ -63,7 +68,9 @@ class AppContext:
     ``choose_model(ids)`` (the picker selects the first it lists), ``redraw()`` and
     ``report(error)`` (the controls), ``lock_conversations(locked)`` and
     ``new_conversation()`` and ``conversations_changed()`` (the conversations list: a title
-    or the current one changed), ``show_conversation()`` (the chat view).
+    or the current one changed), ``show_conversation()`` (the chat view);
+    ``attached_images()``, ``clear_attached_images()``, ``image_note(text)`` and
+    ``attaching()`` (the composer's images, :mod:`app.panels.images`).
     """
 
     client: WebLLMClient
@@ -89,6 +96,10 @@ class AppContext:
     new_conversation: Callable[[], None] = _nothing
     show_conversation: Callable[[], None] = _nothing
     conversations_changed: Callable[[], None] = _nothing
+    attached_images: Callable[[], list[Attachment]] = _no_images
+    clear_attached_images: Callable[[], None] = _nothing
+    image_note: Callable[[str], None] = _nothing
+    attaching: Callable[[], bool] = bool
 
     def live_proxies(self) -> int:
         """FFI proxies alive in web-llm's adapter (0 after an unload)."""

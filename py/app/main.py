@@ -24,7 +24,16 @@ from app.logic.custom_models import CustomModels
 from app.logic.demo import RoutingEngine
 from app.logic.presets import PresetStore
 from app.logic.settings import SettingsStore
-from app.panels import chat, controls, conversations, custom_models, gpu, picker, presets
+from app.panels import (
+    chat,
+    controls,
+    conversations,
+    custom_models,
+    gpu,
+    images,
+    picker,
+    presets,
+)
 from webllm_machine import Snapshot, WebLLMClient
 from webllm_machine.webllm_engine import WebLLMEngine
 
@@ -48,6 +57,7 @@ ctx = AppContext(
 ctx.presets = PresetStore(storage, legacy_prompt=ctx.settings.system_prompt)
 ctx.store.new_fields = ctx.presets.new_conversation_fields  # a new chat: the default preset
 chat_panel = chat.mount(ctx)
+images.mount(ctx)  # the composer's images (attach, drop, paste)
 controls_panel = controls.mount(ctx)
 ctx.redraw = controls_panel.redraw
 ctx.report = controls_panel.report

@@ -35,7 +35,7 @@ from .errors import (
 )
 from .flow import ChatFlow
 from .machine import EVENTS, WebLLMMachine
-from .messages import ChatMessage, ChatOptions
+from .messages import ChatMessage, ChatOptions, ImagePart, TextPart
 from .snapshot import STATES, ChatResult, Context, ErrorInfo, Snapshot, Usage
 
 if TYPE_CHECKING:
@@ -85,6 +85,7 @@ __all__ = [
     "EngineError",
     "ErrorInfo",
     "FeatureUnsupportedError",
+    "ImagePart",
     "InvalidRequestError",
     "LoadCancelledError",
     "LoadProgress",
@@ -100,6 +101,7 @@ __all__ = [
     "ScriptLoadError",
     "Snapshot",
     "StorageQuotaError",
+    "TextPart",
     "Tool",
     "ToolCall",
     "ToolMode",

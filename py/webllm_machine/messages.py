@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import InvalidRequestError
@@ -26,30 +26,97 @@ if TYPE_CHECKING:  # imported when a request has a response_format (start-up sta
     from .schema import ResponseFormat
 
 __all__ = [
+    "IMAGE_DETAILS",
     "ROLES",
     "ChatMessage",
     "ChatOptions",
+    "Content",
+    "ImagePart",
+    "TextPart",
+    "normalize_content",
     "normalize_messages",
     "normalize_options",
     "normalize_request_options",
+    "without_image_detail",
 ]
 
 Role = Literal["system", "user", "assistant", "tool"]
 ROLES: tuple[str, ...] = ("system", "user", "assistant", "tool")
 
 
+#: OpenAI's ``image_url.detail`` values.
+IMAGE_DETAILS: tuple[str, ...] = ("auto", "low", "high")
+#: The URL schemes an image part may use (web-llm fetches http(s) URLs itself).
+_IMAGE_SCHEMES = ("data:image/", "https://", "http://")
+
+
+@dataclass(frozen=True, slots=True)
+class TextPart:
+    """A text part of a user message's content (OpenAI's ``{"type": "text"}``)."""
+
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "text", "text": self.text}
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePart:
+    """An image part of a user message's content (OpenAI's ``{"type": "image_url"}``):
+    ``url`` is a ``data:image/...`` URL or an http(s) URL; ``detail`` is OpenAI's hint
+    (``"auto"``, ``"low"``, ``"high"``), which web-llm does not take: its adapter leaves
+    it out (a vision model there reads every image at its own resolution)."""
+
+    url: str
+    detail: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        image: dict[str, str] = {"url": self.url}
+        if self.detail is not None:
+            image["detail"] = self.detail
+        return {"type": "image_url", "image_url": image}
+
+
+#: A message's content: a string, or (a user message only) content parts.
+Content = str | tuple[TextPart | ImagePart, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class ChatMessage:
-    """One message of a conversation, in OpenAI's shape."""
+    """One message of a conversation, in OpenAI's shape. A user message's ``content``
+    may be a tuple of :class:`TextPart` and :class:`ImagePart` (for vision models)."""
 
     role: str
-    content: str
+    content: Content
     name: str | None = None
     tool_call_id: str | None = None
 
-    def to_dict(self) -> dict[str, str]:
-        """The OpenAI dict for this message (``None`` fields left out)."""
-        return {k: v for k, v in asdict(self).items() if v is not None}
+    def to_dict(self) -> dict[str, Any]:
+        """The OpenAI dict for this message (``None`` fields left out).
+
+        >>> ChatMessage("user", (TextPart("What is it?"), ImagePart("https://e.org/a.png"))
+        ...             ).to_dict()["content"][1]
+        {'type': 'image_url', 'image_url': {'url': 'https://e.org/a.png'}}
+        """
+        out: dict[str, Any] = {"role": self.role}
+        out["content"] = (
+            self.content
+            if isinstance(self.content, str)
+            else [part.to_dict() for part in self.content]
+        )
+        if self.name is not None:
+            out["name"] = self.name
+        if self.tool_call_id is not None:
+            out["tool_call_id"] = self.tool_call_id
+        return out
+
+    @property
+    def text(self) -> str:
+        """The message's text: its content string, or its text parts joined by blank
+        lines (images have no text)."""
+        if isinstance(self.content, str):
+            return self.content
+        return "\n\n".join(p.text for p in self.content if isinstance(p, TextPart))
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +154,9 @@ def _fail(field: str, message: str) -> InvalidRequestError:
 def normalize_messages(messages: object, *, field: str = "messages") -> tuple[ChatMessage, ...]:
     """Validate a message list and return it as :class:`ChatMessage` tuples.
 
-    The list must be non-empty, every role known, every content a string, a ``system``
-    message only first, and the last message from ``user`` or ``tool`` (web-llm refuses
+    The list must be non-empty, every role known, every content a string (or, for a user
+    message, a list of content parts: :func:`normalize_content`), a ``system`` message
+    only first, and the last message from ``user`` or ``tool`` (web-llm refuses
     anything else).
     """
     if isinstance(messages, str | bytes | Mapping) or not isinstance(messages, Iterable):
@@ -127,11 +195,17 @@ def _one_message(message: object, where: str) -> ChatMessage:
         raise _fail(f"{where}.role", f"{where}.role must be one of {list(ROLES)}, got {role!r}")
     if "content" not in data:
         raise _fail(f"{where}.content", f"{where} has no content")
-    content = data["content"]
-    if not isinstance(content, str):
+    content: Content
+    raw_content = data["content"]
+    if isinstance(raw_content, str):
+        content = raw_content
+    elif role == "user" and isinstance(raw_content, list | tuple):
+        content = normalize_content(raw_content, field=f"{where}.content")
+    else:
+        allowed = "a string or a list of content parts" if role == "user" else "a string"
         raise _fail(
             f"{where}.content",
-            f"{where}.content must be a string, got {type(content).__name__}",
+            f"{where}.content must be {allowed}, got {type(raw_content).__name__}",
         )
     name = data.get("name")
     tool_call_id = data.get("tool_call_id")
@@ -141,6 +215,139 @@ def _one_message(message: object, where: str) -> ChatMessage:
     if role == "tool" and not tool_call_id:
         raise _fail(f"{where}.tool_call_id", f"{where}: a tool message needs a tool_call_id")
     return ChatMessage(str(role), content, name, tool_call_id)
+
+
+def normalize_content(parts: object, *, field: str = "content") -> tuple[TextPart | ImagePart, ...]:
+    """Validate a user message's content parts (OpenAI's shape, or :class:`TextPart` and
+    :class:`ImagePart`) into a tuple of parts; every malformed part raises
+    :class:`~webllm_machine.errors.InvalidRequestError` naming it.
+
+    >>> normalize_content([{"type": "text", "text": "What is this?"},
+    ...     {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}])
+    (TextPart(text='What is this?'), ImagePart(url='data:image/png;base64,iVBORw0KGgo=', \
+detail=None))
+    >>> normalize_content([{"type": "text", "text": "Hi"}, {"type": "image_url", "image_url": {}}],
+    ...                   field="messages[1].content")
+    Traceback (most recent call last):
+    ...
+    webllm_machine.errors.InvalidRequestError: messages[1].content[1]: image_url.url is missing
+
+    web-llm reads one text part per message (its ``MultipleTextContentError``): a second
+    one is refused here, before the engine.
+    """
+    if isinstance(parts, str | bytes | Mapping) or not isinstance(parts, Iterable):
+        raise _fail(field, f"{field} must be a list of content parts")
+    result = tuple(_one_part(part, f"{field}[{i}]") for i, part in enumerate(parts))
+    if not result:
+        raise _fail(field, f"{field} is an empty list; give at least one text or image part")
+    texts = [i for i, part in enumerate(result) if isinstance(part, TextPart)]
+    if len(texts) > 1:
+        where = f"{field}[{texts[1]}]"
+        raise _fail(
+            where,
+            f"{where}: a second text part; web-llm takes one text part per message "
+            "(join the texts into one)",
+        )
+    return result
+
+
+def _one_part(part: object, where: str) -> TextPart | ImagePart:
+    if isinstance(part, TextPart | ImagePart):
+        part = part.to_dict()
+    if not isinstance(part, Mapping):
+        raise _fail(where, f"{where}: a content part must be a dict, got {type(part).__name__}")
+    kind = part.get("type")
+    if kind == "text":
+        unknown = sorted(set(part) - {"type", "text"})
+        if unknown:
+            raise _fail(
+                f"{where}.{unknown[0]}", f"{where}: unknown key(s) {unknown} in a text part"
+            )
+        if "text" not in part:
+            raise _fail(f"{where}.text", f"{where}: text is missing")
+        if not isinstance(part["text"], str):
+            raise _fail(
+                f"{where}.text",
+                f"{where}: text must be a string, got {type(part['text']).__name__}",
+            )
+        return TextPart(part["text"])
+    if kind == "image_url":
+        unknown = sorted(set(part) - {"type", "image_url"})
+        if unknown:
+            raise _fail(
+                f"{where}.{unknown[0]}", f"{where}: unknown key(s) {unknown} in an image_url part"
+            )
+        image = part.get("image_url")
+        if image is None:
+            raise _fail(f"{where}.image_url", f"{where}: image_url is missing")
+        if isinstance(image, str):  # a common slip: the URL where its dict goes
+            raise _fail(
+                f"{where}.image_url",
+                f'{where}: image_url must be a dict {{"url": ...}}, not the URL itself',
+            )
+        if not isinstance(image, Mapping):
+            raise _fail(f"{where}.image_url", f"{where}: image_url must be a dict with a url")
+        unknown = sorted(set(image) - {"url", "detail"})
+        if unknown:
+            raise _fail(
+                f"{where}.image_url.{unknown[0]}", f"{where}: unknown key(s) {unknown} in image_url"
+            )
+        if "url" not in image:
+            raise _fail(f"{where}.image_url.url", f"{where}: image_url.url is missing")
+        url = image["url"]
+        if not isinstance(url, str) or not url.strip():
+            raise _fail(
+                f"{where}.image_url.url", f"{where}: image_url.url must be a non-empty string"
+            )
+        if not url.startswith(_IMAGE_SCHEMES):
+            shown = url if len(url) <= 40 else url[:37] + "..."
+            raise _fail(
+                f"{where}.image_url.url",
+                f"{where}: image_url.url must be a data:image/... URL or an http(s) URL, "
+                f"got {shown!r}",
+            )
+        if url.startswith("data:") and ";base64," not in url:
+            raise _fail(
+                f"{where}.image_url.url",
+                f"{where}: image_url.url is a data URL without ';base64,' data",
+            )
+        detail = image.get("detail")
+        if detail is not None and detail not in IMAGE_DETAILS:
+            raise _fail(
+                f"{where}.image_url.detail",
+                f"{where}: image_url.detail must be one of {list(IMAGE_DETAILS)}, got {detail!r}",
+            )
+        return ImagePart(url, detail)
+    if kind is None:
+        raise _fail(f"{where}.type", f"{where}: type is missing ('text' or 'image_url')")
+    raise _fail(f"{where}.type", f"{where}: type must be 'text' or 'image_url', got {kind!r}")
+
+
+def without_image_detail(messages: list[Any]) -> list[Any]:
+    """OpenAI message dicts with ``image_url.detail`` left out of every image part: for
+    web-llm 0.2.86, which refuses any ``detail`` (``UnsupportedDetailError``) and reads
+    each image at its model's own resolution (the hint has nothing to change there).
+
+    >>> without_image_detail([{"role": "user", "content": [{"type": "image_url",
+    ...     "image_url": {"url": "https://e.org/a.png", "detail": "low"}}]}])
+    [{'role': 'user', 'content': [{'type': 'image_url', 'image_url': {'url': 'https://e.org/a.png'}}]}]
+    """
+    cleaned = []
+    for message in messages:
+        content = message.get("content") if isinstance(message, Mapping) else None
+        if isinstance(content, list):
+            parts = [
+                {**part, "image_url": {"url": part["image_url"]["url"]}}
+                if isinstance(part, Mapping)
+                and part.get("type") == "image_url"
+                and isinstance(part.get("image_url"), Mapping)
+                and "url" in part["image_url"]
+                else part
+                for part in content
+            ]
+            message = {**message, "content": parts}
+        cleaned.append(message)
+    return cleaned
 
 
 def normalize_options(options: object) -> dict[str, Any]:

@@ -93,6 +93,7 @@ from .errors import (
     classify,
     classify_probe,
 )
+from .messages import without_image_detail
 
 __all__ = [
     "DEFAULT_MODULE_URL",
@@ -183,6 +184,10 @@ def _blob_url(name: str) -> str:
     return _blob_urls[name]
 
 
+def _handled(_reason: Any) -> None:
+    return None
+
+
 def _start_bridge_import() -> None:
     """Start importing the bridge now, without waiting for it: the browser loads the module
     while Python goes on (the page's start-up), so the first call that needs it finds it
@@ -191,7 +196,7 @@ def _start_bridge_import() -> None:
     if _bridge is None and _bridge_loading is None and _bridge_started is None:
         try:
             _bridge_started = run_js(_IMPORT_JS)(_blob_url(BRIDGE_JS))
-            _bridge_started.catch(run_js("() => undefined"))  # handled: awaited later
+            _bridge_started.catch(_handled)  # awaited later, which reports a failure
         except Exception:  # no blob URLs here: the first call that needs it says why
             _bridge_started = None
 
@@ -827,6 +832,8 @@ class WebLLMEngine:
         self, session: _Session, request: dict[str, Any]
     ) -> AsyncIterator[dict[str, Any]]:
         bridge = _js_bridge()
+        if isinstance(request.get("messages"), list):  # web-llm refuses image_url.detail
+            request = {**request, "messages": without_image_detail(request["messages"])}
         try:
             js_request = _js(request)
         except Exception as exc:

@@ -206,6 +206,18 @@ BAD_FILES = [
     ("newer version", json.dumps(document(version=3)), "version", "version 3"),
     ("version as text", json.dumps(document(version="2")), "version", "whole number"),
     ("no messages", json.dumps(document(messages=[])), "messages", "nothing to import"),
+    (
+        "a system prompt not text",
+        json.dumps(document(system_prompt=["Be brief."])),
+        "system_prompt",
+        "system_prompt is a list, not text or null",
+    ),
+    (
+        "a preset name too long",
+        json.dumps(document(preset="p" * 41)),
+        "preset",
+        "preset has 41 characters: at most 40",
+    ),
     ("messages not a list", json.dumps(document(messages={})), "messages", "not a list"),
     (
         "unknown role",
@@ -358,3 +370,17 @@ def test_an_import_survives_a_reload_whole() -> None:
     added = store.add(read_export(export_text(conversation())))
     again = ConversationStore(db.tab())
     assert again.get(added.id).messages == MESSAGES
+
+
+def test_a_conversation_s_own_system_prompt_comes_back_with_it() -> None:
+    from app.logic.conversations import Conversation
+    from app.logic.export_format import export_text
+
+    chat = Conversation(
+        id="p1",
+        messages=[{"role": "user", "content": "Bonjour"}],
+        system_prompt="Translate into English.",
+        preset="Translator",
+    )
+    back = read_export(export_text(chat))
+    assert (back.system_prompt, back.preset) == ("Translate into English.", "Translator")

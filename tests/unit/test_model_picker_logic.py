@@ -91,7 +91,7 @@ def test_groups_of_the_double_with_a_custom_model_and_the_demo() -> None:
     entries.insert(0, describe({"model_id": "Mine"}, shader_f16=False, custom=True))
     entries.append(describe({"model_id": "scripted-demo", "scripted_demo": True}, shader_f16=False))
     names = [name for name, _ in group_entries(entries)]
-    assert names == [CUSTOM_GROUP, DEMO_GROUP, "Llama", "Qwen", "SmolLM"]
+    assert names == [CUSTOM_GROUP, DEMO_GROUP, "Llama", "Qwen", "Phi", "SmolLM"]
     smol = dict(group_entries(entries))["SmolLM"]
     assert [e.model_id for e in smol] == [
         "SmolLM2-360M-Instruct-q4f16_1-MLC",

@@ -97,8 +97,9 @@ class Conversation:
     ``branches`` (the other versions of the conversation from this message on),
     ``reasoning`` (a thinking model's reasoning, kept out of ``content``), ``left_out``
     (how many earlier messages were not sent with this request), and a user message's
-    ``content`` as a list of OpenAI content parts (text and ``image_url``): read its text
-    with :func:`message_text`."""
+    ``content`` as a list of OpenAI content parts (text and ``image_url``, the images a
+    vision model was sent: :mod:`app.logic.images`, kept by :func:`clean_parts`): read its
+    text with :func:`message_text`."""
     created: float = field(default_factory=time.time)
     updated: float = field(default_factory=time.time)
     model_id: str | None = None
@@ -235,13 +236,46 @@ def clean_calls(calls: object) -> list[dict[str, Any]]:
     return kept
 
 
+#: The URLs a saved image part may have (what the library's validation accepts).
+_IMAGE_URLS = ("data:image/", "https://", "http://")
+
+
+def clean_parts(parts: Sequence[Any]) -> list[dict[str, Any]] | None:
+    """A user message's content parts with the saved shape: text parts
+    (``{"type": "text", "text": str}``) and image parts (``{"type": "image_url",
+    "image_url": {"url": a data:image/... or http(s) URL}}``); others are left out, and
+    ``None`` (the message is dropped) when none is left.
+
+    >>> clean_parts([{"type": "image_url", "image_url": {"url": "data:image/png;base64,AA=="}},
+    ...              {"type": "text", "text": "What is it?"}, {"type": "audio"}, "junk",
+    ...              {"type": "image_url", "image_url": {"url": "file:///etc/passwd"}}])
+    [{'type': 'image_url', 'image_url': {'url': 'data:image/png;base64,AA=='}}, \
+{'type': 'text', 'text': 'What is it?'}]
+    >>> clean_parts([{"type": "text"}]) is None
+    True
+    """
+    kept: list[dict[str, Any]] = []
+    for part in parts:
+        if not isinstance(part, Mapping):
+            continue
+        if part.get("type") == "text" and isinstance(part.get("text"), str):
+            kept.append({"type": "text", "text": part["text"]})
+        elif part.get("type") == "image_url" and isinstance(part.get("image_url"), Mapping):
+            url = part["image_url"].get("url")
+            if isinstance(url, str) and url.startswith(_IMAGE_URLS):
+                kept.append({"type": "image_url", "image_url": {"url": url}})
+    return kept or None
+
+
 def _clean(messages: Sequence[Any]) -> list[dict[str, Any]]:
     cleaned = []
     for message in messages:
         if not isinstance(message, Mapping):  # a ChatMessage: keep its OpenAI dict
             message = message.to_dict()
         role, content = message.get("role"), message.get("content")
-        if role in ROLES and isinstance(content, str):
+        if role == "user" and isinstance(content, list | tuple):
+            content = clean_parts(content)  # a user message's content parts (images)
+        if role in ROLES and (isinstance(content, str) or (role == "user" and content)):
             entry: dict[str, Any] = {"role": role, "content": content}
             for key in META:
                 value = message.get(key)
@@ -257,9 +291,10 @@ def _clean(messages: Sequence[Any]) -> list[dict[str, Any]]:
     return cleaned
 
 
-def for_model(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+def for_model(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The messages as the model gets them: role and content only, empty replies left out
-    (a reply's tool calls stay on the page: its answer says what came of them).
+    (a reply's tool calls stay on the page: its answer says what came of them). A user
+    message's content parts (images) go as they are.
 
     >>> for_model([{"role": "user", "content": "Hi"},
     ...            {"role": "assistant", "content": "", "status": "failed"}])
@@ -270,6 +305,13 @@ def for_model(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
         for m in messages
         if m["content"] or m["role"] != "assistant"
     ]
+
+
+def _image_urls(message: Mapping[str, Any]) -> list[str]:
+    content = message.get("content")
+    if not isinstance(content, list):
+        return []
+    return [p["image_url"]["url"] for p in content if p.get("type") == "image_url"]
 
 
 def _code(text: str) -> str:
@@ -677,7 +719,8 @@ class ConversationStore:
                 lines += [f"- Python tool: {_code(call_line(call))}" for call in calls] + [""]
             if message.get("note"):
                 lines += [f"*{message['note']}*", ""]
-            lines += [message["content"], ""]
+            lines += [f"![Image {n}]({url})" for n, url in enumerate(_image_urls(message), 1)]
+            lines += [message_text(message["content"]), ""]
         return "\n".join(lines).rstrip() + "\n"
 
     def export_json(self, conversation_id: str) -> str:

@@ -37,6 +37,8 @@ from dataclasses import asdict
 from typing import Any
 
 from app.logic.conversations import MAX_TITLE, ROLES, STATUSES, Conversation, message_text
+from app.logic.presets import MAX_NAME
+from app.logic.settings import MAX_SYSTEM_PROMPT
 
 __all__ = [
     "FORMAT",
@@ -82,7 +84,7 @@ def export_document(conversation: Conversation) -> dict[str, Any]:
     >>> from app.logic.conversations import Conversation
     >>> doc = export_document(Conversation(id="a1", created=1.0, updated=2.0))
     >>> " ".join(doc)
-    'format version id title titled_by_user model_id created updated messages'
+    'format version id title titled_by_user model_id system_prompt preset created updated messages'
     """
     record = asdict(conversation)
     return {
@@ -92,6 +94,8 @@ def export_document(conversation: Conversation) -> dict[str, Any]:
         "title": record["title"],
         "titled_by_user": record["titled_by_user"],
         "model_id": record["model_id"],
+        "system_prompt": record["system_prompt"],
+        "preset": record["preset"],
         "created": record["created"],
         "updated": record["updated"],
         "messages": record["messages"],
@@ -243,6 +247,15 @@ def _conversation(data: object) -> Conversation:
     if model is not None and not isinstance(model, str):
         raise ImportFileError(f"model_id is {_kind(model)}, not text or null.", "model_id")
     values["model_id"] = model or None
+    for name, limit in (("system_prompt", MAX_SYSTEM_PROMPT), ("preset", MAX_NAME)):
+        text = data.get(name)
+        if text is None:
+            continue
+        if not isinstance(text, str):
+            raise ImportFileError(f"{name} is {_kind(text)}, not text or null.", name)
+        if len(text) > limit:
+            raise ImportFileError(f"{name} has {len(text)} characters: at most {limit}.", name)
+        values[name] = text
     for name in ("created", "updated"):
         stamp = data.get(name)
         if stamp is None:

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.logic.images import is_vision_model
 from app.logic.persistence import KEYS
 
 __all__ = [
@@ -151,6 +152,9 @@ def describe(
     ...               "vram_required_MB": 579.61}, shader_f16=True, cached="complete")
     >>> e.label, [b.kind for b in e.badges]
     ('SmolLM2-360M-Instruct-q4f32_1-MLC · 0.6 GB · downloaded', ['vram', 'downloaded'])
+    >>> describe({"model_id": "Phi-3.5-vision-instruct-q4f32_1-MLC", "model_type": "VLM"},
+    ...          shader_f16=True).label
+    'Phi-3.5-vision-instruct-q4f32_1-MLC · reads images'
     """
     model_id = str(model["model_id"])
     if is_demo(model):
@@ -178,6 +182,8 @@ def describe(
                     "This GPU lacks the WebGPU feature shader-f16: pick the q4f32 variant",
                 )
             )
+    if is_vision_model(model_id, [model]):
+        badges.append(Badge("vision", "reads images", "A vision model: attach images to ask about"))
     if cached == "complete":
         badges.append(Badge("downloaded", "downloaded", "In the browser's cache: loads offline"))
     elif cached == "partial":

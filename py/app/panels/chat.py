@@ -36,6 +36,7 @@ from app.context import AppContext
 from app.logic.branches import BranchError, position
 from app.logic.builtin_tools import answer_so_far, call_line, set_tools_enabled, tools_enabled
 from app.logic.conversations import clean_calls, message_text
+from app.logic.images import image_urls, is_vision_model
 from app.logic.stream_blocks import BlockSplitter
 from webllm_machine import Snapshot
 
@@ -116,6 +117,7 @@ class ChatView:
             body.innerHTML = render_markdown(text)
         else:
             body.textContent = text
+            self._images(item, message["content"])
         self.contents.append(text)
         self._calls(item, message)
         self._meta(item, message)
@@ -251,6 +253,18 @@ class ChatView:
             body.classList.add("markdown")
         self.list.appendChild(item)
         return item, body
+
+    def _images(self, item: Any, content: object) -> None:
+        """Draw the images a user message was sent with (its content parts)."""
+        urls = image_urls(content)
+        box = item.querySelector(".message-images")
+        box.hidden = not urls
+        for n, url in enumerate(urls, 1):
+            img = self.document.createElement("img")
+            img.className = "message-image"
+            img.src = url
+            img.alt = f"Image {n} of {len(urls)} sent with this message"
+            box.appendChild(img)
 
     def _calls(self, item: Any, message: Mapping[str, Any]) -> None:
         """Draw the message's saved tool calls (replacing those drawn while it streamed)."""
@@ -427,6 +441,15 @@ def mount(ctx: AppContext) -> ChatPanel:
         changed=ctx.conversation_changed,
     )
     ctx.chat = chat
+
+    def is_vision(model_id: str | None) -> bool:
+        try:
+            records = ctx.engine.models()
+        except Exception:  # web-llm's list not known yet: the rule on ids alone
+            records = []
+        return is_vision_model(model_id, records)
+
+    chat.is_vision = is_vision
     prompt = ctx.document.getElementById("prompt")
     switch = ctx.document.getElementById("tools-switch")
     chat.use_tools = tools_enabled(ctx.storage)
@@ -442,9 +465,18 @@ def mount(ctx: AppContext) -> ChatPanel:
 
     async def send() -> None:
         text = str(prompt.value)
-        if text.strip() and ctx.client.state == "ready":
+        if ctx.attaching():  # an image is still being read: it would be left out
+            ctx.image_note("An image is still being prepared: send again in a moment.")
+            return
+        images = ctx.attached_images()  # the images panel's (app/panels/images.py)
+        refused = chat.image_refusal(images) if ctx.client.state == "ready" else None
+        if refused is not None:  # said beside the images (not an error of the engine's)
+            ctx.image_note(f"{refused} Nothing was sent; your text and images are kept.")
+            return
+        if (text.strip() or images) and ctx.client.state == "ready":
             prompt.value = ""  # the controller keeps it from here on
-        await chat.send(text)  # refused (and said why) unless a model is ready
+            ctx.clear_attached_images()
+        await chat.send(text, images)  # refused (and said why) unless a model is ready
 
     async def send_edit(item: Any) -> None:
         text = str(item.querySelector(".edit-text").value)

@@ -77,7 +77,7 @@ class ModelPicker:
         ``selected`` is given; at start-up, the choice remembered from the last visit.
         """
         engine = self.ctx.engine
-        models = [m for m in engine.models() if m.get("model_type", "LLM") == "LLM"]
+        models = [m for m in engine.models() if m.get("model_type", "LLM") in ("LLM", "VLM")]
         entries = [r.app_config_entry() for r in self.custom_models.records()]
         custom = engine.models({"model_list": entries}) if entries else []
         self.models = {str(m["model_id"]): (dict(m), True) for m in custom}

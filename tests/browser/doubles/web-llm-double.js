@@ -37,7 +37,10 @@
 //                                 // (microtasks only)
 //     recordCalls: false,         // benchmarks: do not record calls (default true)
 //   };
-// and it records every call in globalThis.__webllmDouble.calls: {fn, ...details}.
+// and it records every call in globalThis.__webllmDouble.calls: {fn, ...details}; a
+// chat.completions.create call also records `parts`, the content parts its messages carried
+// ({message, role, type, text | url, detail}), and refuses them, as web-llm does, unless the
+// model loaded is a VLM (model_type 2: Phi-3.5-vision in the list below).
 //
 // What stays faithful to the real thing: the worker is created and must load (a load
 // pings it and waits for its answer); engine calls after worker.terminate() never settle
@@ -59,6 +62,14 @@ const MESSAGES = {
     "The WebGPU device was lost while loading the model. This issue often occurs due to " +
     "running out of memory (OOM). To resolve this, try reloading with a model that has fewer " +
     "parameters or uses a smaller context length.",
+  UserMessageContentErrorForNonVLM: (modelId) =>
+    "The model loaded is not of type ModelType.VLM (vision-language model). Therefore, user " +
+    `message only supports string content, but received: [object Object]\nLoaded modelId: ${modelId}, modelType: LLM`,
+  UnsupportedDetailError: (detail) =>
+    `Currently do not support field image_url.detail, but received: ${detail}`,
+  UnsupportedImageURLError: (url) =>
+    `image_url.url should start with "data:image" for base64, or with "http", but got: ${url}`,
+  MultipleTextContentError: () => "Each message can have at most one text contentPart, but received more than 1.",
   ContextWindowSizeExceededError: () =>
     "Prompt tokens exceed context window size: number of prompt tokens: 5000; context window " +
     "size: 4096\nConsider shortening the prompt, or increase `context_window_size`, or using " +
@@ -177,6 +188,15 @@ export const prebuiltAppConfig = {
       low_resource_required: true,
       vram_required_MB: 1060.2,
       overrides: { context_window_size: 4096 },
+    },
+    {
+      model: "https://huggingface.co/mlc-ai/Phi-3.5-vision-instruct-q4f32_1-MLC",
+      model_id: "Phi-3.5-vision-instruct-q4f32_1-MLC",
+      model_lib: `${MODEL_LIB_PREFIX}/Phi-3.5-vision-instruct-q4f32_1_cs4k-webgpu.wasm`,
+      vram_required_MB: 7050.65,
+      low_resource_required: false,
+      overrides: { context_window_size: 4096 },
+      model_type: 2, // ModelType.VLM: the one kind of model that takes image_url parts
     },
   ],
 };
@@ -334,12 +354,13 @@ export class WebWorkerMLCEngine {
   }
 
   async chatCompletion(request) {
-    record("chat.completions.create", { request: jsonable(request) });
+    record("chat.completions.create", { request: jsonable(request), parts: contentParts(request) });
     if (this.modelId === undefined) {
       // Thrown on the page by the real client, so a real Error.
       throw makeError("WorkerEngineModelNotLoadedError", MESSAGES.WorkerEngineModelNotLoadedError("WebWorkerMLCEngine"));
     }
     await this.alive();
+    checkContentParts(request, this.modelId[0], this.appConfig);
     if (request.stream) return this.generate(request);
     const chunks = [];
     for await (const chunk of this.generate({ ...request, stream_options: { include_usage: true } })) {
@@ -449,6 +470,40 @@ export class WebWorkerMLCEngine {
     };
   }
 }
+
+// The content parts of each message, as {message, type, text | url} (what a test reads).
+const contentParts = (request) => (request.messages ?? []).flatMap((m, i) =>
+  Array.isArray(m.content)
+    ? m.content.map((p) => ({ message: i, role: m.role, type: p.type,
+                              ...(p.type === "text" ? { text: p.text } : {}),
+                              ...(p.type === "image_url" ? { url: p.image_url?.url, detail: p.image_url?.detail ?? null } : {}) }))
+    : []);
+
+// web-llm 0.2.86's postInitAndCheckFields for content parts: only a VLM (model_type 2) takes
+// them; no image_url.detail; a data:image or http URL; one text part. In the worker: strings.
+const checkContentParts = (request, modelId, appConfig) => {
+  const vlm = findModelRecord(modelId, appConfig).model_type === 2;
+  for (const message of request.messages ?? []) {
+    if (message.role !== "user" || typeof message.content === "string") continue;
+    if (!vlm) throw fromWorker(makeError("UserMessageContentErrorForNonVLM", MESSAGES.UserMessageContentErrorForNonVLM(modelId)));
+    let texts = 0;
+    for (const part of message.content) {
+      if (part.type === "image_url") {
+        const detail = part.image_url.detail;
+        if (detail !== undefined && detail !== null) {
+          throw fromWorker(makeError("UnsupportedDetailError", MESSAGES.UnsupportedDetailError(detail)));
+        }
+        const url = part.image_url.url;
+        if (!url.startsWith("data:image") && !url.startsWith("http")) {
+          throw fromWorker(makeError("UnsupportedImageURLError", MESSAGES.UnsupportedImageURLError(url)));
+        }
+      } else {
+        texts += 1;
+      }
+    }
+    if (texts > 1) throw fromWorker(makeError("MultipleTextContentError"));
+  }
+};
 
 // In the worker the record lookup fails with a string (it crosses the worker boundary).
 const findModelRecordOrThrow = (modelId, appConfig) => {
