@@ -225,6 +225,9 @@ def _clean(messages: Sequence[Any]) -> list[dict[str, Any]]:
             calls = clean_calls(message.get("calls")) if role == "assistant" else []
             if calls:
                 entry["calls"] = calls
+            reasoning = message.get("reasoning")  # a thinking model's (app.logic.reasoning)
+            if role == "assistant" and isinstance(reasoning, str) and reasoning:
+                entry["reasoning"] = reasoning
             cleaned.append(entry)
     return cleaned
 

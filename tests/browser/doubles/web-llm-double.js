@@ -20,6 +20,13 @@
 //     failStreamWith: "ContextWindowSizeExceededError",
 //     crashWorkerAfter: 2,        // after 2 tokens, the worker dies (an uncaught error in it)
 //     promptTokens: 12,           // usage.prompt_tokens (default: words in the messages)
+//     thinking: "Let me see.",    // a thinking model (Qwen3): the reply starts with this
+//                                 // reasoning in <think>...</think> (a string or a token
+//                                 // array; each tag streams cut in two chunks, "<thi" "nk>"),
+//                                 // unless the request has extra_body.enable_thinking false:
+//                                 // then it starts "<think>\n\n</think>\n\n" (web-llm's
+//                                 // own empty block). Set it only for a Qwen3 model: the
+//                                 // double does not look at the model
 //     cached: ["model-id"],       // what hasModelInCache answers true for
 //     cacheFiles: false,          // true: a load puts the model's files in the Cache API as
 //                                 // web-llm does, and the delete helpers remove them (see
@@ -127,6 +134,14 @@ const jsonable = (value) => {
   }
 };
 
+// A thinking model's reply starts with its reasoning (or, with enable_thinking false, with the
+// empty block web-llm 0.2.86 puts there itself). Each tag is cut in two tokens.
+const thinkingTokens = (thinking, request) => {
+  if (request.extra_body?.enable_thinking === false) return ["<think>\n\n</think>\n\n"];
+  const inner = Array.isArray(thinking) ? thinking : tokenize(thinking);
+  return ["<thi", "nk>\n", ...inner, "\n</th", "ink>\n\n"];
+};
+
 // web-llm's modelVersion: the model libraries web-llm 0.2.86 is built for.
 export const modelVersion = "v0_2_86/base";
 
@@ -167,6 +182,14 @@ export const prebuiltAppConfig = {
       model_id: "SmolLM2-360M-Instruct-q4f32_1-MLC",
       model_lib: `${MODEL_LIB_PREFIX}/SmolLM2-360M-Instruct-q4f32_1_cs1k-webgpu.wasm`,
       vram_required_MB: 579.61,
+      low_resource_required: true,
+      overrides: { context_window_size: 4096 },
+    },
+    {
+      model: "https://huggingface.co/mlc-ai/Qwen3-0.6B-q4f32_1-MLC",
+      model_id: "Qwen3-0.6B-q4f32_1-MLC",
+      model_lib: `${MODEL_LIB_PREFIX}/Qwen3-0.6B-q4f32_1_cs1k-webgpu.wasm`,
+      vram_required_MB: 1924.98,
       low_resource_required: true,
       overrides: { context_window_size: 4096 },
     },
@@ -372,7 +395,8 @@ export class WebWorkerMLCEngine {
       c.repliesServed += 1;
     }
     const generated = Number.isInteger(c.tokens) && c.tokens >= 0;
-    const tokens = generated ? null : (Array.isArray(reply) ? reply : tokenize(reply));
+    let tokens = generated ? null : (Array.isArray(reply) ? reply : tokenize(reply));
+    if (!generated && c.thinking !== undefined) tokens = [...thinkingTokens(c.thinking, request), ...tokens];
     const total = generated ? c.tokens : tokens.length;
     const failAfter = c.deviceLostAfter ?? c.failStreamAfter;
     const failWith = c.deviceLostAfter !== undefined ? "DeviceLostError" : (c.failStreamWith ?? "DeviceLostError");
