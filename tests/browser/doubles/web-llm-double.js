@@ -37,6 +37,8 @@
 //     workerTimeoutMs: 10000,     // how long a load waits for the worker's answer
 //     tokens: 16000,              // benchmarks: generate this many tokens ("w0", " w1", ...),
 //                                 // cheaply, instead of `reply`
+//     thinkTokens: 8000,          // benchmarks: the first 8000 of those `tokens` are a
+//                                 // <think> block (the tags added to its first and last)
 //     tokenYield: "timeout",      // how a token without tokenDelayMs waits: "timeout" (default,
 //                                 // setTimeout(0), clamped to 4 ms once nested), "message" (one
 //                                 // task per token through a MessageChannel, no clamp: like
@@ -409,7 +411,11 @@ export class WebWorkerMLCEngine {
     let finishReason = "stop";
     let firstTokenAt;
     for (let i = 0; i < total; i++) {
-      const token = generated ? generatedToken(i) : tokens[i];
+      let token = generated ? generatedToken(i) : tokens[i];
+      if (generated && i < (c.thinkTokens ?? 0)) {
+        if (i === 0) token = `<think>${token}`;
+        if (i === c.thinkTokens - 1) token = `${token}</think>\n\n`;
+      }
       const pause = tokenPause(c);
       if (pause !== undefined) await pause;
       await this.alive();
