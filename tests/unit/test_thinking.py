@@ -16,6 +16,7 @@ import pytest
 from support import until
 from test_chat_rules import Chat
 
+from app.logic.branches import versions
 from app.logic.conversations import ConversationStore, conversation_from, for_model
 from app.logic.reasoning import CLOSE, OPEN, ReasoningSplitter, split_reasoning
 from app.logic.thinking import supports_thinking, thinking_body
@@ -182,3 +183,17 @@ def test_the_splitter_looks_at_each_part_of_a_long_reasoning_once() -> None:
         assert splitter.feed(text).thinking
     assert splitter._searched > len(text) - len(CLOSE)  # where the next look starts
     assert splitter.feed(text + CLOSE + "Answer").answer == "Answer"
+
+
+async def test_regenerate_keeps_each_versions_reasoning_with_it() -> None:
+    engine = ScriptedEngine(
+        replies=[f"{OPEN}First thought.{CLOSE}Red", f"{OPEN}Second thought.{CLOSE}Blue"]
+    )
+    chat = Chat(engine)
+    await chat.controller.load(QWEN3)
+    await chat.controller.send("Name a colour")
+    await chat.controller.regenerate()
+    messages = ConversationStore(chat.db.tab()).current.messages  # as a reload reads them
+    shown = [(m["content"], m["reasoning"]) for v in versions(messages, 1) for m in v]
+    assert shown == [("Red", "First thought."), ("Blue", "Second thought.")]
+    assert chat.requests()[-1] == [{"role": "user", "content": "Name a colour"}]
