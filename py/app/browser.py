@@ -11,12 +11,13 @@ import json
 from collections.abc import Iterable, MutableMapping
 from typing import Any
 
+from pyodide.ffi import jsnull  # type: ignore[import-not-found]
 from pyscript import document, js_import, window  # type: ignore[import-not-found]
 
 from app.logic.model_cache import CACHE_PREFIX, CachedFile, Inventory, inventory
 from app.logic.persistence import LocalStorage, MemoryStorage
 
-__all__ = ["delete_cached", "js_module", "local_storage", "scan_cache", "storage_estimate"]
+__all__ = ["delete_cached", "early", "js_module", "local_storage", "scan_cache", "storage_estimate"]
 
 MODEL_CACHE_JS = "static/js/model-cache.js"
 _modules: dict[str, Any] = {}
@@ -30,6 +31,15 @@ def local_storage() -> MutableMapping[str, str]:
     except Exception:
         return MemoryStorage()
     return LocalStorage(storage)
+
+
+def early(name: str) -> Any:
+    """What ``static/js/early.js`` started while Pyodide booted (``adapter``: the WebGPU
+    adapter's promise; ``opened``: the conversations' database opening), or ``None`` when
+    the page did not start it (a page without that script)."""
+    started = getattr(window, "__appEarly", None)
+    value = None if started is None or started is jsnull else getattr(started, name, None)
+    return None if value is None or value is jsnull else value
 
 
 async def js_module(path: str) -> Any:

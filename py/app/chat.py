@@ -15,8 +15,9 @@ scenario tests with :class:`~webllm_machine.testing.ScriptedEngine`:
   the user edits and sends again (:meth:`ChatController.edit`); :meth:`ChatController.switch_branch`
   brings a version back into view;
 - the conversation goes to the model as a stateless ``chat.completions.create`` with the
-  whole history (and the system prompt of the settings), so switching conversations or
-  reloading never has to rebuild the machine's own history;
+  whole history (and the conversation's own system prompt, from its preset; the settings'
+  for a conversation saved before presets), so switching conversations or reloading never
+  has to rebuild the machine's own history;
 - with the "Python tools" switch on (:attr:`ChatController.use_tools`), the reply comes
   from ``chat.completions.run_tools`` with the built-in tools
   (:mod:`app.logic.builtin_tools`): each call is shown as it is made and saved with the
@@ -47,6 +48,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from app.logic.branches import BranchError, fork, switch
 from app.logic.builtin_tools import BUILTIN_TOOLS, answer_so_far, call_entry
 from app.logic.conversations import ConversationStore, for_model
+from app.logic.presets import system_message_for
 from app.logic.reasoning import set_reply_text
 from app.logic.settings import ChatSettings
 from app.logic.stats import format_stats
@@ -323,7 +325,7 @@ class ChatController:
         if not history:
             return
         settings = self.settings()
-        system = settings.system_message()
+        system = system_message_for(conversation, settings)  # its own, or the settings'
         messages = ([system] if system else []) + for_model(history)
         held = conversation.id
         self.store.hold(held)  # another tab's version waits: merged at our write

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.logic.conversations import ConversationStore
 from app.logic.custom_models import CustomModels
+from app.logic.presets import PresetStore
 from app.logic.settings import ChatSettings, SettingsStore
 from webllm_machine import WebLLMClient, WebLLMError
 
@@ -29,6 +30,10 @@ def _no_selection() -> str:
 
 def _nothing(*_args: Any) -> None:
     return None
+
+
+def _presets_in_memory() -> PresetStore:
+    return PresetStore({})
 
 
 @dataclass
@@ -50,6 +55,9 @@ class AppContext:
         on_models_changed: callbacks run after a model's files were deleted or a custom
             model added or removed (the picker refreshes its badges).
         on_selection_changed: callbacks run when the user picks another model.
+        presets: the system prompt presets (:mod:`app.logic.presets`).
+        on_conversation_shown: callbacks run when the chat view drew a conversation afresh
+            (a switch, a new one, another tab's version): the presets panel follows.
 
     Hooks, each set by the panel that owns it: ``selected()`` (the picker's model id),
     ``choose_model(ids)`` (the picker selects the first it lists), ``redraw()`` and
@@ -71,6 +79,8 @@ class AppContext:
     settings: ChatSettings = field(default_factory=ChatSettings)
     on_models_changed: list[Callable[[], Any]] = field(default_factory=list)
     on_selection_changed: list[Callable[[], Any]] = field(default_factory=list)
+    presets: PresetStore = field(default_factory=_presets_in_memory)
+    on_conversation_shown: list[Callable[[], Any]] = field(default_factory=list)
     selected: Callable[[], str] = _no_selection
     choose_model: Callable[[tuple[str, ...]], None] = _nothing
     redraw: Callable[[], None] = _nothing

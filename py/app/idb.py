@@ -145,7 +145,8 @@ async def open_records(storage: MutableMapping[str, str]) -> IdbRecords | Unavai
     current = storage.get(KEYS.current_conversation) or ""
     try:
         module = await browser.js_module(CONVERSATION_DB_JS)
-        opened = json.loads(str(await module.open()))
+        early = browser.early("opened")  # static/js/early.js opened it while Pyodide booted
+        opened = json.loads(str(await (module.open() if early is None else early)))
     except Exception as error:  # the module did not load: say so at each save
         opened = {"ok": False, "name": type(error).__name__, "message": str(error)}
     if not opened.get("ok"):

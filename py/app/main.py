@@ -22,8 +22,9 @@ from app.context import AppContext
 from app.logic.conversations import ConversationStore
 from app.logic.custom_models import CustomModels
 from app.logic.demo import RoutingEngine
+from app.logic.presets import PresetStore
 from app.logic.settings import SettingsStore
-from app.panels import chat, controls, conversations, custom_models, gpu, picker
+from app.panels import chat, controls, conversations, custom_models, gpu, picker, presets
 from webllm_machine import Snapshot, WebLLMClient
 from webllm_machine.webllm_engine import WebLLMEngine
 
@@ -44,6 +45,8 @@ ctx = AppContext(
     custom_models=CustomModels(client, storage, origin=str(window.location.origin)),
     settings=settings_store.load(),
 )
+ctx.presets = PresetStore(storage, legacy_prompt=ctx.settings.system_prompt)
+ctx.store.new_fields = ctx.presets.new_conversation_fields  # a new chat: the default preset
 chat_panel = chat.mount(ctx)
 controls_panel = controls.mount(ctx)
 ctx.redraw = controls_panel.redraw
@@ -61,7 +64,7 @@ async def start() -> None:
     client.subscribe(render)
     records = asyncio.ensure_future(idb.open_records(ctx.storage))  # while the GPU answers
     try:
-        ctx.gpu = dict(await engine.webgpu_info())
+        ctx.gpu = dict(await engine.webgpu_info(browser.early("adapter")))
     except Exception:  # the panel is informative only; loading reports errors itself
         ctx.gpu = {"available": False}
     ctx.store.attach(await records)
@@ -71,6 +74,7 @@ async def start() -> None:
     picker.mount(ctx)
     gpu.mount(ctx)
     conversations.mount(ctx)
+    presets.mount(ctx)
     custom_models.mount(ctx, engine.model_version)
     app = document.getElementById("app")
     app.dataset.webgpu = "yes" if ctx.gpu.get("available") else "no"

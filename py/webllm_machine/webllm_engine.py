@@ -168,6 +168,9 @@ PROBE_TIMEOUT_S = 10.0
 _blob_urls: dict[str, str] = {}
 _bridge: Any = None
 _bridge_loading: asyncio.Future[Any] | None = None
+#: The JS promise of the bridge's import, started by the first engine made (see
+#: :func:`_start_bridge_import`), taken by the first :func:`_import_bridge`.
+_bridge_started: Any = None
 
 
 def _blob_url(name: str) -> str:
@@ -180,9 +183,29 @@ def _blob_url(name: str) -> str:
     return _blob_urls[name]
 
 
+def _start_bridge_import() -> None:
+    """Start importing the bridge now, without waiting for it: the browser loads the module
+    while Python goes on (the page's start-up), so the first call that needs it finds it
+    there. A failure is left to :func:`_import_bridge`, which tries again and reports it."""
+    global _bridge_started
+    if _bridge is None and _bridge_loading is None and _bridge_started is None:
+        try:
+            _bridge_started = run_js(_IMPORT_JS)(_blob_url(BRIDGE_JS))
+            _bridge_started.catch(run_js("() => undefined"))  # handled: awaited later
+        except Exception:  # no blob URLs here: the first call that needs it says why
+            _bridge_started = None
+
+
 async def _import_bridge() -> Any:
+    global _bridge_started
     url = _blob_url(BRIDGE_JS)
+    started, _bridge_started = _bridge_started, None
     try:
+        if started is not None:
+            try:
+                return await started
+            except JsException:  # tried once more below, and reported if it fails again
+                pass
         return await run_js(_IMPORT_JS)(url)
     except JsException as exc:  # a Content-Security-Policy without blob: in script-src
         raise ScriptLoadError(
@@ -352,6 +375,7 @@ class WebLLMEngine:
         self._prebuilt: list[dict[str, Any]] | None = None
         self._prebuilt_raw: list[dict[str, Any]] | None = None
         self._prebuilt_json: dict[str, Any] | None = None
+        _start_bridge_import()  # every use of the engine needs the bridge: load it meanwhile
 
     # -- introspection -------------------------------------------------------------------
 
@@ -498,11 +522,16 @@ class WebLLMEngine:
             for helper in ("deleteModelWasmInCache", "deleteChatConfigInCache"):
                 _raise_for(await bridge.call(None, module, helper, args))
 
-    async def webgpu_info(self) -> dict[str, Any]:
+    async def webgpu_info(self, requested: Any = None) -> dict[str, Any]:
         """What the browser offers: ``available``, ``reason`` (why not), ``vendor``,
         ``architecture``, ``description``, ``shader_f16`` and the adapter's ``features``.
-        Needs no web-llm."""
-        info = await (await _load_bridge()).gpuInfo()
+        Needs no web-llm.
+
+        ``requested``: the JS promise of ``navigator.gpu.requestAdapter()`` when the page
+        asked for the adapter already (early, while Pyodide starts: the answer is then
+        there when Python asks); ``None`` (or JS ``undefined``/``null``): asked now."""
+        bridge = await _load_bridge()
+        info = await (bridge.gpuInfo() if _is_missing(requested) else bridge.gpuInfo(requested))
         result: dict[str, Any] = json.loads(str(js.JSON.stringify(info)))
         return result
 

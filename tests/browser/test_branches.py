@@ -83,9 +83,10 @@ def test_regenerate_keeps_the_earlier_reply_as_a_version(page: Page) -> None:
     load_model(page)
     ask(page, "Name a colour")
     page.click("#regenerate-button")
+    nav = versions(page, 1)
+    expect(nav.locator(".branch-count")).to_have_text("2/2")  # the new reply has ended
     state(page, "ready")
     assert bubbles(page) == ["Name a colour", "Apple."]
-    nav = versions(page, 1)
     expect(nav.locator(".branch-count")).to_have_text("2/2")
     expect(nav.locator(".branch-count")).to_have_attribute("aria-label", "version 2 of 2")
     # The model was not sent the reply it replaced.

@@ -92,6 +92,13 @@ def test_webgpu_preflight_passes_on_swiftshader(page: Page) -> None:
     assert info["reason"] == ""
     assert info["shader_f16"] is False  # SwiftShader offers no shader-f16
     assert isinstance(info["features"], list)
+    # An adapter the page asked for early (the app does, while Pyodide boots) says the same;
+    # a request that failed says why.
+    assert run(page, "webgpu_info", requested="early") == info
+    failed = run(page, "webgpu_info", requested="rejected")
+    assert failed["available"] is False
+    assert failed["reason"].startswith("navigator.gpu.requestAdapter() failed: ")
+    assert "the adapter is lost" in failed["reason"]
 
 
 def test_model_list_comes_from_the_real_module(page: Page) -> None:

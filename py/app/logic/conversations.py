@@ -38,7 +38,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from app.logic.branches import clean_branches, position
@@ -56,6 +56,7 @@ from app.logic.records import (
     Write,
     failure_text,
 )
+from app.logic.settings import MAX_SYSTEM_PROMPT
 
 __all__ = [
     "Change",
@@ -104,6 +105,11 @@ class Conversation:
     titled_by_user: bool = False
     rev: int = 0
     """The revision of the stored record this copy is based on (0: never stored)."""
+    system_prompt: str | None = None
+    """The system prompt its requests start with ("": none); ``None`` for a conversation
+    saved before presets, which is sent the settings' prompt (:mod:`app.logic.presets`)."""
+    preset: str | None = None
+    """The name of the preset ``system_prompt`` was chosen from (``None``: its own text)."""
 
 
 _FIELDS: dict[str, tuple[type, ...]] = {
@@ -113,6 +119,8 @@ _FIELDS: dict[str, tuple[type, ...]] = {
     "model_id": (str, type(None)),
     "titled_by_user": (bool,),
     "rev": (int,),
+    "system_prompt": (str, type(None)),
+    "preset": (str, type(None)),
 }
 
 
@@ -127,6 +135,9 @@ def conversation_from(record: Mapping[str, Any]) -> Conversation:
     Traceback (most recent call last):
     ...
     ValueError: conversation 'a': messages is not a list
+    >>> chat = conversation_from({"id": "a", "preset": "Translator", "system_prompt": "Translate."})
+    >>> chat.preset, chat.system_prompt, conversation_from({"id": "old"}).system_prompt
+    ('Translator', 'Translate.', None)
     """
     ident = record.get("id")
     if not isinstance(ident, str) or not ident:
@@ -145,9 +156,22 @@ def conversation_from(record: Mapping[str, Any]) -> Conversation:
 
 
 def record_of(conversation: Conversation) -> dict[str, Any]:
-    """What is written of a conversation (its revision is the storage's to set)."""
+    """What is written of a conversation (its revision is the storage's to set).
+
+    ``system_prompt`` and ``preset`` are written only when set, so a conversation from
+    before presets keeps the record it had (every version since the records reads a
+    record with keys it does not know: :func:`conversation_from` leaves them out).
+
+    >>> record_of(Conversation(id="a", system_prompt="Be brief."))["system_prompt"]
+    'Be brief.'
+    >>> "system_prompt" in record_of(Conversation(id="a"))
+    False
+    """
     record = asdict(conversation)
     del record["rev"]
+    for name in ("system_prompt", "preset"):
+        if record[name] is None:
+            del record[name]
     return record
 
 
@@ -294,11 +318,15 @@ class ConversationStore:
         self.note = ""
         #: Told of each :class:`Change`.
         self.listeners: list[Callable[[Change], None]] = []
+        #: The fields a new conversation starts with (the presets set it: the default
+        #: preset and its text, :meth:`app.logic.presets.PresetStore.new_conversation_fields`).
+        self.new_fields: Callable[[], Mapping[str, Any]] = dict
         self._inflight: dict[str, Write] = {}
         self._dirty: set[str] = set()
         self._held: set[str] = set()
         self._tombstones: dict[str, int] = {}
         self._skipped: dict[str, tuple[dict[str, Any] | None, int]] = {}
+        self._prompt_changed: set[str] = set()  # a new system prompt not yet saved
         self.attach(records if records is not None else MemoryRecords())
 
     def attach(self, records: Records) -> None:
@@ -352,10 +380,35 @@ class ConversationStore:
         It is written once it has a message or a title of the user's."""
         if self._current and not self.current.messages:
             return self.current
-        conversation = Conversation(id=uuid.uuid4().hex[:12])
+        conversation = Conversation(id=uuid.uuid4().hex[:12], **self.new_fields())
         self._items[conversation.id] = conversation
         self._make_current(conversation.id)
         return conversation
+
+    def add(self, conversation: Conversation) -> Conversation:
+        """Keep a conversation made elsewhere (an imported file) as a new one, make it
+        current and write it. It gets an id of its own, so it never overwrites one that is
+        here (importing a file twice gives two conversations), and ``updated`` now (it is
+        listed first); an empty "New chat" that was current gives way to it.
+
+        >>> store = ConversationStore()
+        >>> empty = store.current.id
+        >>> kept = store.add(Conversation(id="from-file", messages=[
+        ...     {"role": "user", "content": "Hi"}]))
+        >>> kept.id != "from-file", store.current is kept, empty in {c.id for c in store.list()}
+        (True, True, False)
+        """
+        ident = uuid.uuid4().hex[:12]
+        while ident in self._items or ident in self._tombstones:
+            ident = uuid.uuid4().hex[:12]
+        added = replace(conversation, id=ident, rev=0, updated=time.time())
+        was = self._items.get(self._current)
+        if was is not None and not was.messages and not was.rev and not self.writing(was.id):
+            del self._items[was.id]  # never written: nothing to delete in the storage
+        self._items[ident] = added
+        self._make_current(ident)
+        self._write(ident)
+        return added
 
     def switch(self, conversation_id: str) -> Conversation:
         self._make_current(self.get(conversation_id).id)
@@ -403,6 +456,36 @@ class ConversationStore:
         if not conversation.titled_by_user:
             conversation.title = _title_from(cleaned) or conversation.title
         if cleaned or conversation.rev or conversation_id in self._inflight:
+            self._write(conversation_id)
+
+    def set_system_prompt(
+        self, conversation_id: str, system_prompt: str | None, preset: str | None = None
+    ) -> None:
+        """Give a conversation its own system prompt (``preset``: the preset it is from);
+        saved with it (an empty new conversation is written once it has a message).
+
+        >>> store = ConversationStore()
+        >>> store.set_system_prompt(store.current.id, "Answer in French.", preset="French")
+        >>> store.current.system_prompt, store.current.preset, store.current.rev
+        ('Answer in French.', 'French', 0)
+        >>> store.set_system_prompt(store.current.id, "x" * 4001)
+        Traceback (most recent call last):
+        ...
+        app.logic.conversations.ConversationError: a system prompt has at most 4000 characters
+        """
+        conversation = self.get(conversation_id)
+        if system_prompt is not None and not isinstance(system_prompt, str):
+            raise ConversationError("a system prompt is text", "system_prompt")
+        if system_prompt is not None and len(system_prompt) > MAX_SYSTEM_PROMPT:
+            raise ConversationError(
+                f"a system prompt has at most {MAX_SYSTEM_PROMPT} characters", "system_prompt"
+            )
+        if (conversation.system_prompt, conversation.preset) == (system_prompt, preset):
+            return
+        conversation.system_prompt = system_prompt
+        conversation.preset = preset
+        if conversation.messages or conversation.rev or conversation_id in self._inflight:
+            self._prompt_changed.add(conversation_id)
             self._write(conversation_id)
 
     def retry(self, conversation_id: str | None = None) -> None:
@@ -510,6 +593,9 @@ class ConversationStore:
                 self.retry()
         elif conversation is not None:
             conversation.rev = rev
+            prompt = (write.record.get("system_prompt"), write.record.get("preset"))
+            if prompt == (conversation.system_prompt, conversation.preset):
+                self._prompt_changed.discard(ident)
             if self.unsaved.pop(ident, None) is not None:  # said "Not saved": say it no more
                 self._emit(Change("saved", ident))
         else:  # deleted while it was being written: the deletion goes next
@@ -540,6 +626,9 @@ class ConversationStore:
                 ours.title, ours.titled_by_user = stored.title, True
             self._dirty.add(ident)
         elif how == "theirs":
+            if ident in self._prompt_changed:  # their turns, with this tab's new prompt
+                stored.system_prompt, stored.preset = ours.system_prompt, ours.preset
+                self._dirty.add(ident)
             self._items[ident] = stored
             self.unsaved.pop(ident, None)
             self._emit(Change("remote", ident))
@@ -595,4 +684,7 @@ class ConversationStore:
         return "\n".join(lines).rstrip() + "\n"
 
     def export_json(self, conversation_id: str) -> str:
-        return json.dumps(asdict(self.get(conversation_id)), indent=2, ensure_ascii=False)
+        """The conversation as a file of :mod:`app.logic.export_format` (docs/export-format.md)."""
+        from app.logic.export_format import export_text  # it imports this module
+
+        return export_text(self.get(conversation_id))

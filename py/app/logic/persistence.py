@@ -36,6 +36,9 @@ class Keys:
         current_conversation: the id of the conversation open last (the conversations
             themselves are in IndexedDB, see :mod:`app.logic.records`; ``conversations``
             is where they were before, read once to move them over).
+        presets: the user's own system prompt presets and the default one (JSON; see
+            :mod:`app.logic.presets`: small, few, typed by hand, so here beside the settings
+            rather than in IndexedDB; each conversation's choice is in its own record).
         unreadable_suffix: appended to a key whose saved data could not be read; the raw
             text is kept there instead of being dropped.
     """
@@ -48,6 +51,7 @@ class Keys:
     chat_tools: str = "webllm-chat.tools.v1"
     chat_think: str = "webllm-chat.think.v1"
     current_conversation: str = "webllm-chat.current-conversation.v1"
+    presets: str = "webllm-chat.presets.v1"
     unreadable_suffix: str = ".unreadable"
 
     def unreadable(self, key: str) -> str:

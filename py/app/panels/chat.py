@@ -477,6 +477,8 @@ def mount(ctx: AppContext) -> ChatPanel:
 
     def show_conversation() -> None:
         view.show(ctx.store.current.messages)
+        for callback in list(ctx.on_conversation_shown):  # the presets panel follows
+            callback()
 
     ctx.show_conversation = show_conversation
 

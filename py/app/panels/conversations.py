@@ -1,5 +1,5 @@
-"""The conversations list: new, switch, rename, delete; export of the current one; and
-whether it is saved.
+"""The conversations list: new, switch, rename, delete, search; export of the current one,
+import of a file; and whether it is saved.
 
 Over :class:`app.logic.conversations.ConversationStore`; the chat view draws the
 conversation chosen here (``ctx.show_conversation``). Also drawn here, from the store:
@@ -10,7 +10,13 @@ conversation chosen here (``ctx.show_conversation``). Also drawn here, from the 
 - ``#unreadable-notice``: saved data that could not be read, with Download (as it is) and
   Start fresh (asked twice);
 - another tab's writes (``conversation-db:remote`` events on ``#app``, sent by
-  ``static/js/conversation-db.js``) go to ``store.remote``: the list and the chat follow.
+  ``static/js/conversation-db.js``) go to ``store.remote``: the list and the chat follow;
+- ``#conversation-search``: the list shows only the conversations that match
+  (:mod:`app.logic.search`), each with its title and a snippet, the matches in ``<mark>``;
+- Import .json (``#import-file``): the file is read here and checked whole by
+  :func:`app.logic.export_format.read_export`; a good one becomes a new conversation
+  (``store.add``), a bad one is refused in ``#import-note`` naming what is wrong, and
+  nothing changes.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from pyscript import when  # type: ignore[import-not-found]
 
 from app.context import AppContext
 from app.logic.conversations import Change, Conversation, ConversationError, ConversationStore
+from app.logic.export_format import ImportFileError, check_size, read_export
+from app.logic.search import Hit, SearchIndex
 
 __all__ = ["ConversationsPanel", "mount"]
 
@@ -47,18 +55,28 @@ class ConversationsPanel:
         self.note = store.note  # the last note to show (cleared by Dismiss)
         self.note_box = document.getElementById("save-note")
         self.unreadable_box = document.getElementById("unreadable-notice")
+        self.query = ""  # the search box's text
+        self.index = SearchIndex()
+        self.hit_template = document.getElementById("search-hit-template").content.firstElementChild
 
     def lock(self, locked: bool) -> None:
         """No switching while a reply streams."""
         if locked != self.locked:
             self.locked = locked
+            self.document.getElementById("import-json-button").disabled = locked
             self.render()
 
     def render(self) -> None:
         doc = self.document
         self.list.innerHTML = ""
         current = self.store.current.id
-        for conversation in self.store.list():
+        conversations = self.store.list()
+        hits: dict[str, Hit] = {}
+        if self.query.strip():
+            hits = {hit.id: hit for hit in self.index.search(conversations, self.query)}
+            conversations = [c for c in conversations if c.id in hits]
+        self.render_search(len(hits))
+        for conversation in conversations:
             item = doc.createElement("li")
             item.className = "conversation" + (" current" if conversation.id == current else "")
             item.dataset.id = conversation.id
@@ -68,6 +86,14 @@ class ConversationsPanel:
             open_button.dataset.action = "open"
             open_button.textContent = conversation.title
             open_button.title = conversation.title
+            hit = hits.get(conversation.id)
+            if hit is not None:  # title and snippet, escaped, the matches in <mark>
+                shown = self.hit_template.cloneNode(True)
+                shown.firstElementChild.innerHTML = hit.title
+                shown.lastElementChild.innerHTML = hit.snippet
+                shown.lastElementChild.hidden = not hit.snippet
+                open_button.textContent = ""
+                open_button.append(shown)
             open_button.disabled = self.locked
             if conversation.id == current:
                 open_button.setAttribute("aria-current", "true")
@@ -92,6 +118,67 @@ class ConversationsPanel:
             self.list.appendChild(item)
         self.render_note()
         self.render_unreadable()
+
+    def render_search(self, found: int) -> None:
+        """``#conversation-search-status``: how many conversations match (when searching)."""
+        status = self.document.getElementById("conversation-search-status")
+        query = " ".join(self.query.split())
+        status.hidden = not query
+        if not query:
+            status.textContent = ""
+        elif not found:
+            status.textContent = f"No conversation matches “{query}”."
+        elif found == 1:
+            status.textContent = f"1 conversation matches “{query}”."
+        else:
+            status.textContent = f"{found} conversations match “{query}”."
+
+    def search(self, query: str) -> None:
+        """Show only the conversations that hold ``query`` ("": all of them)."""
+        if query != self.query:
+            self.query = query
+            self.render()
+
+    def clear_search(self) -> None:
+        if self.query:
+            self.document.getElementById("conversation-search").value = ""
+            self.search("")
+
+    async def import_file(self, file: Any) -> None:
+        """Read a chosen file and import it (see the module docstring)."""
+        name = str(file.name)
+        try:
+            check_size(int(file.size))
+            try:
+                text = str(await file.text())
+            except Exception as error:  # a JS error: the file went away, no permission
+                raise ImportFileError(f"The file could not be read ({error}).") from None
+            conversation = read_export(text)
+            if self.locked:  # a reply started meanwhile: switching now would lose its place
+                raise ImportFileError("A reply is being written: import once it is finished.")
+        except ImportFileError as error:
+            self.show_import(
+                f"“{name}” was not imported: {error} Your conversations are unchanged.", True
+            )
+            return
+        added = self.store.add(conversation)
+        self.clear_search()
+        self.on_switch(added)
+        self.render()
+        count = len(added.messages)
+        self.show_import(
+            f"Imported “{added.title}” from “{name}” as a new conversation "
+            f"({count} message{'s' if count != 1 else ''}).",
+            False,
+        )
+
+    def show_import(self, text: str, failed: bool) -> None:
+        """``#import-note``: what came of the last Import ("" hides it)."""
+        box = self.document.getElementById("import-note")
+        box.hidden = not text
+        box.className = "notice import-error" if failed else "notice"
+        box.setAttribute("role", "alert" if failed else "status")
+        self.document.getElementById("import-note-text").textContent = text
 
     def render_note(self) -> None:
         """``#save-note``: the current conversation not saved (with Retry), or a note."""
@@ -165,6 +252,7 @@ class ConversationsPanel:
         return button
 
     def new(self) -> None:
+        self.clear_search()
         self.on_switch(self.store.new())
         self.render()
 
@@ -309,6 +397,31 @@ def mount(ctx: AppContext) -> ConversationsPanel:
         data = json.loads(str(event.detail))
         ctx.store.remote(str(data["id"]), data.get("record"), int(data["rev"]))
 
+    @when("input", "#conversation-search")
+    def on_search(event: Any) -> None:
+        panel.search(str(event.target.value))
+
+    @when("keydown", "#conversation-search")
+    def on_search_key(event: Any) -> None:
+        if event.key == "Escape":
+            panel.clear_search()
+
+    @when("click", "#import-json-button")
+    def on_import_button(_event: Any) -> None:
+        ctx.document.getElementById("import-file").click()
+
+    @when("change", "#import-file")
+    async def on_import(event: Any) -> None:
+        chosen = event.target.files
+        if chosen.length:
+            file = chosen.item(0)
+            event.target.value = ""  # the same file can be chosen again
+            await panel.import_file(file)
+
+    @when("click", "#import-dismiss")
+    def on_import_dismiss(_event: Any) -> None:
+        panel.show_import("", False)
+
     @when("click", "#save-retry")
     def on_retry(_event: Any) -> None:
         panel.retry()
@@ -329,5 +442,7 @@ def mount(ctx: AppContext) -> ConversationsPanel:
     def on_unreadable_discard(_event: Any) -> None:
         panel.discard_unreadable()
 
+    ctx.document.getElementById("conversation-search").disabled = False
+    ctx.document.getElementById("import-json-button").disabled = False
     panel.render()
     return panel

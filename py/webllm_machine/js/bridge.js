@@ -328,7 +328,9 @@ export async function probe(url, expect, timeoutMs) {
   return out;
 }
 
-export async function gpuInfo() {
+// `requested`: a promise of the adapter that the page asked for already
+// (navigator.gpu.requestAdapter(), started early so its answer is there when asked).
+export async function gpuInfo(requested) {
   const info = { available: false, reason: "", vendor: "", architecture: "", description: "",
                  shader_f16: false, features: [] };
   const gpu = globalThis.navigator && navigator.gpu;
@@ -340,7 +342,7 @@ export async function gpuInfo() {
   }
   let adapter = null;
   try {
-    adapter = await gpu.requestAdapter();
+    adapter = await (requested ?? gpu.requestAdapter());
   } catch (e) {
     info.reason = `navigator.gpu.requestAdapter() failed: ${e && e.message ? e.message : e}`;
     return info;

@@ -113,8 +113,15 @@ def result_info(result: Any) -> dict[str, Any]:
 # -- scenarios ---------------------------------------------------------------------------
 
 
-async def webgpu_info() -> Any:
-    return await WebLLMEngine(worker_url=WORKER_URL).webgpu_info()
+async def webgpu_info(requested: str = "") -> Any:
+    """``requested``: "early" hands the engine an adapter already asked for; "rejected", a
+    request that failed (as ``navigator.gpu.requestAdapter()`` rejects)."""
+    promise = None
+    if requested == "early":
+        promise = js.navigator.gpu.requestAdapter()
+    elif requested == "rejected":
+        promise = js.eval("Promise.reject(new Error('the adapter is lost'))")
+    return await WebLLMEngine(worker_url=WORKER_URL).webgpu_info(promise)
 
 
 async def models() -> Any:
