@@ -50,8 +50,10 @@ from app.logic.builtin_tools import BUILTIN_TOOLS, answer_so_far, call_entry
 from app.logic.conversations import ConversationStore, for_model
 from app.logic.images import Attachment, is_vision_model, refusal, text_only, user_content
 from app.logic.presets import system_message_for
+from app.logic.reasoning import set_reply_text
 from app.logic.settings import ChatSettings
 from app.logic.stats import format_stats
+from app.logic.thinking import thinking_body
 from webllm_machine import BusyError, InvalidRequestError, WebLLMClient, WebLLMError
 from webllm_machine.machine import REFUSALS
 
@@ -207,6 +209,9 @@ class ChatController:
         self.use_tools = False
         #: The most tool steps (requests) of one reply.
         self.max_tool_steps = 6
+        #: The "Think" switch: a thinking model (:func:`app.logic.thinking.supports_thinking`)
+        #: is asked ``extra_body.enable_thinking`` as it says; other models are asked nothing.
+        self.think = True
         self._tools_running = False
         #: Whether a model id reads images (the page gives it web-llm's records).
         self.is_vision: Callable[[str | None], bool] = is_vision_model
@@ -354,7 +359,12 @@ class ChatController:
                 reply = await self._run_tools(messages, settings)
             else:
                 reply = await self._create(messages, settings)
-            kept = bool(reply["content"] or reply.get("status") or reply.get("calls"))
+            kept = bool(
+                reply["content"]
+                or reply.get("status")
+                or reply.get("calls")
+                or reply.get("reasoning")
+            )
             if kept:
                 # ``conversation.id`` may have changed: two tabs wrote it different ways
                 # and this tab's version became a conversation of its own (the store's rule).
@@ -377,12 +387,14 @@ class ChatController:
     ) -> dict[str, Any]:
         self.view.begin_reply()
         reply: dict[str, Any] = {"role": "assistant", "content": ""}
+        options = settings.options()
+        extra_body = thinking_body(self.client.get_state().context.model_id, on=self.think)
+        if extra_body is not None:
+            options["extra_body"] = extra_body
         try:
-            result = await self.client.chat.completions.create(
-                messages=messages, **settings.options()
-            )
+            result = await self.client.chat.completions.create(messages=messages, **options)
             choice = result.choices[0]
-            reply["content"] = choice.message.content or ""
+            set_reply_text(reply, choice.message.content or "")  # reasoning apart
             if choice.finish_reason == "abort":
                 reply["status"] = "stopped"
             stats = format_stats(result.usage)
@@ -390,7 +402,7 @@ class ChatController:
                 reply["stats"] = stats
         except WebLLMError as error:
             snapshot = self.client.get_state()
-            reply["content"] = snapshot.context.streamed_content
+            set_reply_text(reply, snapshot.context.streamed_content)
             reply["status"] = "failed"
             if snapshot.value != "error" or snapshot.context.error is None:
                 self.report(error)

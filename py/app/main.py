@@ -95,8 +95,9 @@ async def start() -> None:
     app.dataset.python = "ready"
     window.performance.measure("app:start", "app:import")  # from py/main.py's mark
     # Not visible at start: after "ready" (the statechart builds its chart from the machine).
-    from app.panels import console, settings, statechart, storage
+    from app.panels import console, settings, statechart, storage, thinking
 
+    thinking.mount(ctx)
     settings.mount(ctx)
     storage.mount(ctx)
     console.mount(ctx)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # imported when a request has a response_format (start-up sta
     from .schema import ResponseFormat
 
 __all__ = [
+    "EXTRA_BODY_KEYS",
     "IMAGE_DETAILS",
     "ROLES",
     "ChatMessage",
@@ -133,7 +134,14 @@ class ChatOptions:
     #: A type (dataclass, TypedDict, pydantic model...), a JSON Schema dict, or a
     #: response_format dict: see :func:`webllm_machine.schema.response_format`.
     response_format: object = None
+    #: web-llm's own fields: ``{"enable_thinking": bool}`` (Qwen3: ``False`` keeps the
+    #: model from thinking) and ``{"enable_latency_breakdown": bool}``; see
+    #: :data:`EXTRA_BODY_KEYS`.
+    extra_body: Mapping[str, Any] | None = None
 
+
+#: The ``extra_body`` keys web-llm 0.2.86 reads from a chat request, each a boolean.
+EXTRA_BODY_KEYS: tuple[str, ...] = ("enable_thinking", "enable_latency_breakdown")
 
 _OPTION_NAMES = tuple(f.name for f in fields(ChatOptions))
 _CAMEL = {
@@ -142,6 +150,7 @@ _CAMEL = {
     "frequencyPenalty": "frequency_penalty",
     "presencePenalty": "presence_penalty",
     "responseFormat": "response_format",
+    "extraBody": "extra_body",
 }
 # Accepted for compatibility with the seed's API; every request is streamed internally.
 _IGNORED = frozenset({"stream"})
@@ -455,4 +464,44 @@ def _check_option(name: str, key: str, value: object) -> Any:
                 raise _fail(key, f"{key} takes at most 4 sequences, got {len(value)}")
             return list(value)
         raise _fail(key, f"{key} must be a string or a list of strings")
+    if name == "extra_body":
+        return _extra_body(key, value)
     raise AssertionError(f"no check for option {name!r}")  # pragma: no cover
+
+
+def _extra_body(key: str, value: object) -> dict[str, bool]:
+    """``extra_body`` checked: a dict of web-llm's boolean fields (``None`` values left out).
+
+    >>> normalize_options({"extra_body": {"enable_thinking": False}})
+    {'extra_body': {'enable_thinking': False}}
+    >>> normalize_options({"extra_body": {"enable_thinking": "yes"}})
+    Traceback (most recent call last):
+    ...
+    webllm_machine.errors.InvalidRequestError: extra_body.enable_thinking must be true or \
+false, got 'yes'
+    >>> normalize_options({"extra_body": {"enable_thinkng": True}})
+    Traceback (most recent call last):
+    ...
+    webllm_machine.errors.InvalidRequestError: extra_body has an unknown key 'enable_thinkng' \
+(did you mean 'enable_thinking'?); web-llm reads ['enable_thinking', 'enable_latency_breakdown']
+    """
+    if not isinstance(value, Mapping):
+        raise _fail(key, f"{key} must be a dict, got {type(value).__name__}")
+    checked: dict[str, bool] = {}
+    for name, flag in value.items():
+        if name not in EXTRA_BODY_KEYS:
+            import difflib  # only for this message: kept out of start-up
+
+            close = difflib.get_close_matches(str(name), EXTRA_BODY_KEYS, n=1)
+            suggestion = f" (did you mean {close[0]!r}?)" if close else ""
+            raise _fail(
+                f"{key}.{name}",
+                f"{key} has an unknown key {name!r}{suggestion}; "
+                f"web-llm reads {list(EXTRA_BODY_KEYS)}",
+            )
+        if flag is None:
+            continue
+        if not isinstance(flag, bool):
+            raise _fail(f"{key}.{name}", f"{key}.{name} must be true or false, got {flag!r}")
+        checked[name] = flag
+    return checked

@@ -284,6 +284,9 @@ def _clean(messages: Sequence[Any]) -> list[dict[str, Any]]:
             calls = clean_calls(message.get("calls")) if role == "assistant" else []
             if calls:
                 entry["calls"] = calls
+            reasoning = message.get("reasoning")  # a thinking model's (app.logic.reasoning)
+            if role == "assistant" and isinstance(reasoning, str) and reasoning:
+                entry["reasoning"] = reasoning
             branches = clean_branches(message.get("branches"), _clean)
             if branches:
                 entry["branches"] = branches

@@ -31,6 +31,8 @@ class Keys:
         custom_models: the custom models (a JSON list of ``add_model`` arguments).
         console_code: the Python console's editor text (never run without Run).
         chat_tools: the chat's "Python tools" switch ("on" or "off"; off when missing).
+        chat_think: the chat's "Think" switch for thinking models ("on" or "off"; on when
+            missing).
         current_conversation: the id of the conversation open last (the conversations
             themselves are in IndexedDB, see :mod:`app.logic.records`; ``conversations``
             is where they were before, read once to move them over).
@@ -47,6 +49,7 @@ class Keys:
     custom_models: str = "webllm-machine.custom-models"
     console_code: str = "webllm-chat.console-code.v1"
     chat_tools: str = "webllm-chat.tools.v1"
+    chat_think: str = "webllm-chat.think.v1"
     current_conversation: str = "webllm-chat.current-conversation.v1"
     presets: str = "webllm-chat.presets.v1"
     unreadable_suffix: str = ".unreadable"

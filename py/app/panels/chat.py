@@ -18,6 +18,11 @@ of ``#edit-template``), whose Send makes the conversation from there on a new ve
 (:meth:`app.chat.ChatController.edit`). A message where the conversation forks (an edit, a
 Regenerate) shows ``2/2`` between two arrows to switch between its versions. A draft being edited is
 kept when the conversation is drawn afresh under it (another tab's write).
+
+A thinking model's reasoning (``<think>…</think>``, :mod:`app.logic.reasoning`) streams
+into the bubble's collapsed ``<details class="reasoning">`` (a text node that grows: no
+Markdown, nothing re-rendered per frame), and only the answer is drawn as Markdown,
+copied and announced; a saved reply shows its ``reasoning`` there again, collapsed.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from app.logic.branches import BranchError, position
 from app.logic.builtin_tools import answer_so_far, call_line, set_tools_enabled, tools_enabled
 from app.logic.conversations import clean_calls, message_text
 from app.logic.images import image_urls, is_vision_model
+from app.logic.reasoning import ReasoningSplitter
 from app.logic.stream_blocks import BlockSplitter
 from webllm_machine import Snapshot
 
@@ -65,6 +71,12 @@ class _Reply:
         self.splitter = BlockSplitter()
         self.tail_node: Any = None
         self.text = ""
+        self.drawn = False  # anything drawn yet (the answer, or reasoning before it)
+        self.reasoning = ReasoningSplitter()
+        self.reasoning_node: Any = None  # the reasoning's text node, once there is some
+        self.reasoning_box: Any = None
+        self.reasoning_text = ""  # the reasoning drawn
+        self.thinking = False  # the reasoning is still being written (an open <think>)
         self.announced = 0
         self.announced_at = time.monotonic()
 
@@ -119,6 +131,7 @@ class ChatView:
             body.textContent = text
             self._images(item, message["content"])
         self.contents.append(text)
+        self._reasoning_box(item, message.get("reasoning") or "")
         self._calls(item, message)
         self._meta(item, message)
         self._versions(item, message)
@@ -151,7 +164,7 @@ class ChatView:
         if self.reply is None:
             return
         self._latest = source
-        if not self.reply.text and not self._frame_pending:
+        if not self.reply.drawn and not self._frame_pending:
             self._draw(first=True)  # the first token is drawn at once; the rest once per frame
         elif not self._frame_pending:
             self._frame_pending = True
@@ -183,6 +196,7 @@ class ChatView:
         reply.item.classList.remove("streaming", "using-tools")
         reply.item.removeAttribute("aria-busy")
         self.contents[-1] = message["content"]
+        self._reasoning_box(reply.item, message.get("reasoning") or "")
         self._calls(reply.item, message)
         self._meta(reply.item, message)
         self._versions(reply.item, message)
@@ -203,10 +217,10 @@ class ChatView:
         if reply is None or source is None:
             return
         text = str(source.streamed_content)
-        if reply.tools:
-            text = answer_so_far(text)
+        text = answer_so_far(text) if reply.tools else self._stream_reasoning(reply, text)
         if text == reply.text:
             return
+        reply.drawn = True
         stick = first or self._near_bottom()
         reply.text = text
         try:
@@ -231,6 +245,34 @@ class ChatView:
             self.window.requestAnimationFrame(create_once(lambda _timestamp: self._scroll()))
         elif stick and self.scroller.scrollHeight > self.scroller.clientHeight + 1:
             self.scroller.scrollTop = self.scroller.scrollHeight
+
+    def _stream_reasoning(self, reply: _Reply, text: str) -> str:
+        """Draw the reasoning of ``text`` (the reply so far) in its box; return the answer."""
+        reasoning, answer, thinking = reply.reasoning.feed(text)
+        shown = reply.reasoning_text
+        if reasoning == shown and thinking == reply.thinking:
+            return answer
+        if reply.reasoning_node is None:
+            box = reply.reasoning_box = reply.item.querySelector(".reasoning")
+            reply.reasoning_node = self.document.createTextNode("")
+            box.querySelector(".reasoning-text").appendChild(reply.reasoning_node)
+        reply.reasoning_box.hidden = not (reasoning or thinking)  # an empty block: no box
+        if reasoning.startswith(shown):
+            reply.reasoning_node.appendData(reasoning[len(shown) :])  # only what is new
+        else:
+            reply.reasoning_node.data = reasoning
+        if thinking != reply.thinking:
+            reply.reasoning_box.classList.toggle("thinking", thinking)
+        reply.reasoning_text, reply.thinking = reasoning, thinking
+        reply.drawn = True
+        return answer
+
+    def _reasoning_box(self, item: Any, reasoning: str) -> None:
+        """Show a finished message's reasoning (collapsed unless the user opened it)."""
+        box = item.querySelector(".reasoning")
+        box.classList.remove("thinking")
+        box.hidden = not reasoning
+        box.querySelector(".reasoning-text").textContent = reasoning
 
     # -- pieces ------------------------------------------------------------------------------
 

@@ -20,6 +20,13 @@
 //     failStreamWith: "ContextWindowSizeExceededError",
 //     crashWorkerAfter: 2,        // after 2 tokens, the worker dies (an uncaught error in it)
 //     promptTokens: 12,           // usage.prompt_tokens (default: words in the messages)
+//     thinking: "Let me see.",    // a thinking model (Qwen3): the reply starts with this
+//                                 // reasoning in <think>...</think> (a string or a token
+//                                 // array; each tag streams cut in two chunks, "<thi" "nk>"),
+//                                 // unless the request has extra_body.enable_thinking false:
+//                                 // then it starts "<think>\n\n</think>\n\n" (web-llm's
+//                                 // own empty block). Set it only for a Qwen3 model: the
+//                                 // double does not look at the model
 //     cached: ["model-id"],       // what hasModelInCache answers true for
 //     cacheFiles: false,          // true: a load puts the model's files in the Cache API as
 //                                 // web-llm does, and the delete helpers remove them (see
@@ -30,6 +37,8 @@
 //     workerTimeoutMs: 10000,     // how long a load waits for the worker's answer
 //     tokens: 16000,              // benchmarks: generate this many tokens ("w0", " w1", ...),
 //                                 // cheaply, instead of `reply`
+//     thinkTokens: 8000,          // benchmarks: the first 8000 of those `tokens` are a
+//                                 // <think> block (the tags added to its first and last)
 //     tokenYield: "timeout",      // how a token without tokenDelayMs waits: "timeout" (default,
 //                                 // setTimeout(0), clamped to 4 ms once nested), "message" (one
 //                                 // task per token through a MessageChannel, no clamp: like
@@ -138,6 +147,14 @@ const jsonable = (value) => {
   }
 };
 
+// A thinking model's reply starts with its reasoning (or, with enable_thinking false, with the
+// empty block web-llm 0.2.86 puts there itself). Each tag is cut in two tokens.
+const thinkingTokens = (thinking, request) => {
+  if (request.extra_body?.enable_thinking === false) return ["<think>\n\n</think>\n\n"];
+  const inner = Array.isArray(thinking) ? thinking : tokenize(thinking);
+  return ["<thi", "nk>\n", ...inner, "\n</th", "ink>\n\n"];
+};
+
 // web-llm's modelVersion: the model libraries web-llm 0.2.86 is built for.
 export const modelVersion = "v0_2_86/base";
 
@@ -178,6 +195,14 @@ export const prebuiltAppConfig = {
       model_id: "SmolLM2-360M-Instruct-q4f32_1-MLC",
       model_lib: `${MODEL_LIB_PREFIX}/SmolLM2-360M-Instruct-q4f32_1_cs1k-webgpu.wasm`,
       vram_required_MB: 579.61,
+      low_resource_required: true,
+      overrides: { context_window_size: 4096 },
+    },
+    {
+      model: "https://huggingface.co/mlc-ai/Qwen3-0.6B-q4f32_1-MLC",
+      model_id: "Qwen3-0.6B-q4f32_1-MLC",
+      model_lib: `${MODEL_LIB_PREFIX}/Qwen3-0.6B-q4f32_1_cs1k-webgpu.wasm`,
+      vram_required_MB: 1924.98,
       low_resource_required: true,
       overrides: { context_window_size: 4096 },
     },
@@ -393,7 +418,8 @@ export class WebWorkerMLCEngine {
       c.repliesServed += 1;
     }
     const generated = Number.isInteger(c.tokens) && c.tokens >= 0;
-    const tokens = generated ? null : (Array.isArray(reply) ? reply : tokenize(reply));
+    let tokens = generated ? null : (Array.isArray(reply) ? reply : tokenize(reply));
+    if (!generated && c.thinking !== undefined) tokens = [...thinkingTokens(c.thinking, request), ...tokens];
     const total = generated ? c.tokens : tokens.length;
     const failAfter = c.deviceLostAfter ?? c.failStreamAfter;
     const failWith = c.deviceLostAfter !== undefined ? "DeviceLostError" : (c.failStreamWith ?? "DeviceLostError");
@@ -406,7 +432,11 @@ export class WebWorkerMLCEngine {
     let finishReason = "stop";
     let firstTokenAt;
     for (let i = 0; i < total; i++) {
-      const token = generated ? generatedToken(i) : tokens[i];
+      let token = generated ? generatedToken(i) : tokens[i];
+      if (generated && i < (c.thinkTokens ?? 0)) {
+        if (i === 0) token = `<think>${token}`;
+        if (i === c.thinkTokens - 1) token = `${token}</think>\n\n`;
+      }
       const pause = tokenPause(c);
       if (pause !== undefined) await pause;
       await this.alive();
