@@ -14,6 +14,11 @@ scenario tests with :class:`~webllm_machine.testing.ScriptedEngine`:
 - the conversation goes to the model as a stateless ``chat.completions.create`` with the
   whole history (and the system prompt of the settings), so switching conversations or
   reloading never has to rebuild the machine's own history;
+- when the model's context window is known (:attr:`ChatController.context_window`) and
+  the conversation would not fit, the oldest turns are left out of the request
+  (:func:`webllm_machine.fit_messages`, the system prompt always kept) and the user's
+  message records how many (``left_out``), which the page shows; a message that cannot
+  fit even alone is refused (``PromptTooLongError``) and nothing is sent;
 - with the "Python tools" switch on (:attr:`ChatController.use_tools`), the reply comes
   from ``chat.completions.run_tools`` with the built-in tools
   (:mod:`app.logic.builtin_tools`): each call is shown as it is made and saved with the
@@ -42,10 +47,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from app.logic.builtin_tools import BUILTIN_TOOLS, answer_so_far, call_entry
+from app.logic.context_meter import counter_for
 from app.logic.conversations import ConversationStore, for_model
 from app.logic.settings import ChatSettings
 from app.logic.stats import format_stats
-from webllm_machine import BusyError, WebLLMClient, WebLLMError
+from webllm_machine import BusyError, PromptTooLongError, WebLLMClient, WebLLMError
 from webllm_machine.machine import REFUSALS
 
 if TYPE_CHECKING:
@@ -75,6 +81,10 @@ class ChatView(Protocol):
 
     def show(self, messages: Sequence[Mapping[str, Any]]) -> None:
         """Show a whole conversation afresh."""
+
+    def mark_left_out(self, count: int) -> None:
+        """The last user message was sent without the ``count`` earlier messages before
+        it (0: with all of them)."""
 
 
 class RecordingView:
@@ -106,6 +116,9 @@ class RecordingView:
     def show(self, messages: Sequence[Mapping[str, Any]]) -> None:
         self.events.append(("show", [dict(m) for m in messages]))
         self.shown = [dict(m) for m in messages if m["role"] != "system"]
+
+    def mark_left_out(self, count: int) -> None:
+        self.events.append(("mark_left_out", count))
 
 
 def _ignore(_error: WebLLMError) -> None:
@@ -145,6 +158,10 @@ def _nothing() -> None:
     return None
 
 
+def _unknown_window() -> int | None:
+    return None
+
+
 class ChatController:
     """The chat's rules (see the module's docstring).
 
@@ -181,6 +198,9 @@ class ChatController:
         self.use_tools = False
         #: The most tool steps (requests) of one reply.
         self.max_tool_steps = 6
+        #: The loaded model's context window in tokens (``None``: not known, no trimming);
+        #: set by the page (``app/panels/context_meter.py``).
+        self.context_window: Callable[[], int | None] = _unknown_window
         self._tools_running = False
 
     # -- the model ---------------------------------------------------------------------------
@@ -256,6 +276,18 @@ class ChatController:
         settings = self.settings()
         system = settings.system_message()
         messages = ([system] if system else []) + for_model(history)
+        fitted = self._fit(messages, history, system, settings)
+        if fitted is None:  # refused: the message alone is too long; nothing was sent
+            self.changed()
+            return
+        messages, left_out = fitted
+        if history[-1]["role"] == "user" and history[-1].get("left_out", 0) != left_out:
+            question = {k: v for k, v in history[-1].items() if k != "left_out"}
+            if left_out:
+                question["left_out"] = left_out
+            history[-1] = question
+            self.store.save_messages(conversation.id, history)
+            self.view.mark_left_out(left_out)
         held = conversation.id
         self.store.hold(held)  # another tab's version waits: merged at our write
         try:
@@ -271,6 +303,33 @@ class ChatController:
             self.store.release(held)
         self.view.finish(reply)
         self.changed()
+
+    def _fit(
+        self,
+        messages: list[dict[str, Any]],
+        history: list[dict[str, Any]],
+        system: dict[str, str] | None,
+        settings: ChatSettings,
+    ) -> tuple[list[dict[str, Any]], int] | None:
+        """The messages that fit the model's context window, and how many were left out;
+        ``None`` (reported) when even the system prompt and the newest message do not.
+        Half the window at most is kept for the reply, whatever max_tokens says."""
+        window = self.context_window()
+        if window is None:
+            return messages, 0
+        from webllm_machine.context_window import fit_messages
+
+        max_tokens = settings.options().get("max_tokens")
+        if isinstance(max_tokens, int):
+            max_tokens = max(1, min(max_tokens, window // 2))
+        try:
+            fitted = fit_messages(
+                messages, window, max_tokens=max_tokens, count=counter_for(history, system)
+            )
+        except PromptTooLongError as error:
+            self.report(error)
+            return None
+        return fitted.messages, fitted.left_out
 
     async def _create(
         self, messages: list[dict[str, str]], settings: ChatSettings
@@ -288,6 +347,11 @@ class ChatController:
             stats = format_stats(result.usage)
             if stats:
                 reply["stats"] = stats
+            if result.usage is not None:  # what the context meter shows
+                reply["usage"] = {
+                    "prompt_tokens": result.usage.prompt_tokens,
+                    "completion_tokens": result.usage.completion_tokens,
+                }
         except WebLLMError as error:
             snapshot = self.client.get_state()
             reply["content"] = snapshot.context.streamed_content

@@ -23,7 +23,7 @@ from app.logic.conversations import ConversationStore
 from app.logic.custom_models import CustomModels
 from app.logic.demo import RoutingEngine
 from app.logic.settings import SettingsStore
-from app.panels import chat, controls, conversations, custom_models, gpu, picker
+from app.panels import chat, context_meter, controls, conversations, custom_models, gpu, picker
 from webllm_machine import Snapshot, WebLLMClient
 from webllm_machine.webllm_engine import WebLLMEngine
 
@@ -46,8 +46,17 @@ ctx = AppContext(
 )
 chat_panel = chat.mount(ctx)
 controls_panel = controls.mount(ctx)
-ctx.redraw = controls_panel.redraw
 ctx.report = controls_panel.report
+meter_panel = context_meter.mount(ctx)
+
+
+def redraw() -> None:
+    """The controls and the context meter, after the conversation or the model changed."""
+    controls_panel.redraw()
+    meter_panel.render()
+
+
+ctx.redraw = redraw
 
 
 def render(snap: Snapshot) -> None:
