@@ -277,8 +277,9 @@ class ChatController:
         system = settings.system_message()
         messages = ([system] if system else []) + for_model(history)
         fitted = self._fit(messages, history, system, settings)
-        if fitted is None:  # refused: the message alone is too long; nothing was sent
+        if isinstance(fitted, PromptTooLongError):  # the message alone is too long
             self.changed()
+            self.report(fitted)  # after the redraw, which would hide it; nothing was sent
             return
         messages, left_out = fitted
         if history[-1]["role"] == "user" and history[-1].get("left_out", 0) != left_out:
@@ -310,9 +311,9 @@ class ChatController:
         history: list[dict[str, Any]],
         system: dict[str, str] | None,
         settings: ChatSettings,
-    ) -> tuple[list[dict[str, Any]], int] | None:
+    ) -> tuple[list[dict[str, Any]], int] | PromptTooLongError:
         """The messages that fit the model's context window, and how many were left out;
-        ``None`` (reported) when even the system prompt and the newest message do not.
+        the error when even the system prompt and the newest message do not.
         Half the window at most is kept for the reply, whatever max_tokens says."""
         window = self.context_window()
         if window is None:
@@ -327,8 +328,7 @@ class ChatController:
                 messages, window, max_tokens=max_tokens, count=counter_for(history, system)
             )
         except PromptTooLongError as error:
-            self.report(error)
-            return None
+            return error
         return fitted.messages, fitted.left_out
 
     async def _create(
