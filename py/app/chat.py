@@ -10,7 +10,10 @@ scenario tests with :class:`~webllm_machine.testing.ScriptedEngine`:
   shown by the page, and never stops the reply);
 - the reply is saved when it ends: whole, stopped (``status: "stopped"``) or failed
   (``status: "failed"``, with the text written so far);
-- Regenerate replaces the last reply, and keeps the question;
+- Regenerate replaces the last reply, and keeps the question; the reply it replaced is kept
+  as another version (:mod:`app.logic.branches`), as is everything after a sent message
+  the user edits and sends again (:meth:`ChatController.edit`); :meth:`ChatController.switch_branch`
+  brings a version back into view;
 - the conversation goes to the model as a stateless ``chat.completions.create`` with the
   whole history (and the system prompt of the settings), so switching conversations or
   reloading never has to rebuild the machine's own history;
@@ -46,6 +49,7 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from app.logic.branches import BranchError, fork, switch
 from app.logic.builtin_tools import BUILTIN_TOOLS, answer_so_far, call_entry
 from app.logic.context_meter import counter_for
 from app.logic.conversations import ConversationStore, for_model
@@ -162,6 +166,25 @@ def _unknown_window() -> int | None:
     return None
 
 
+def _with_text(content: Any, text: str) -> Any:
+    """A message's content with its text replaced (the images of a list of parts kept).
+
+    >>> _with_text("old", "new")
+    'new'
+    >>> image = {"type": "image_url", "image_url": {"url": "u"}}
+    >>> _with_text([{"type": "text", "text": "old"}, image], "new")
+    [{'type': 'text', 'text': 'new'}, {'type': 'image_url', 'image_url': {'url': 'u'}}]
+    """
+    if isinstance(content, list):
+        others = [
+            part
+            for part in content
+            if not (isinstance(part, Mapping) and part.get("type") == "text")
+        ]
+        return [{"type": "text", "text": text}, *others]
+    return text
+
+
 class ChatController:
     """The chat's rules (see the module's docstring).
 
@@ -236,17 +259,7 @@ class ChatController:
         console): the library's refusal (``NotReadyError``, ``BusyError``) is reported,
         and nothing is saved or sent."""
         text = text.strip()
-        if not text:
-            return False
-        state = self.client.state
-        if self._tools_running:  # between two steps of a tool run the machine is "ready"
-            self.report(BusyError("a reply is being generated; wait for it or press Stop"))
-            return False
-        if state != "ready":
-            refused = REFUSALS.get((state, "START_CHAT"))
-            if refused is not None:
-                error_class, reason = refused
-                self.report(error_class(reason))
+        if not text or self._refused():
             return False
         conversation = self.store.current
         message = {"role": "user", "content": text}
@@ -260,17 +273,68 @@ class ChatController:
         await self.generate()
         return True
 
+    def _refused(self) -> bool:
+        """Whether a new request cannot be made now (and the library's refusal, reported)."""
+        if self._tools_running:  # between two steps of a tool run the machine is "ready"
+            self.report(BusyError("a reply is being generated; wait for it or press Stop"))
+            return True
+        state = self.client.state
+        if state != "ready":
+            refused = REFUSALS.get((state, "START_CHAT"))
+            if refused is not None:
+                error_class, reason = refused
+                self.report(error_class(reason))
+            return True
+        return False
+
+    async def edit(self, at: int, text: str) -> bool:
+        """Send the user's message ``at`` again as ``text``: the conversation from there on
+        becomes a new version (the old one is kept, see :meth:`switch_branch`), and the
+        reply is generated. ``False`` (nothing done) when ``text`` is blank or no model is
+        ready (the refusal is reported, as for :meth:`send`); a message that is not the
+        user's is a :class:`~app.logic.branches.BranchError`."""
+        text = text.strip()
+        messages = self.store.current.messages
+        if not 0 <= at < len(messages) or messages[at]["role"] != "user":
+            raise BranchError(f"message {at} is not a message of the user's")
+        if not text or self._refused():
+            return False
+        conversation = self.store.current
+        edited = {"role": "user", "content": _with_text(messages[at]["content"], text)}
+        changed = fork(messages, at, [edited])
+        self.store.save_messages(
+            conversation.id, changed, model_id=self.client.get_state().context.model_id
+        )
+        self.view.show(conversation.messages)
+        self.changed()
+        await self.generate()
+        return True
+
+    def switch_branch(self, at: int, to: int) -> None:
+        """Bring version ``to`` (0-based) of the conversation from message ``at`` on into
+        view (and keep that choice). Refused while a reply is being generated."""
+        if self.client.state == "chatting" or self._tools_running:
+            self.report(BusyError("a reply is being generated; wait for it or press Stop"))
+            return
+        conversation = self.store.current
+        self.store.save_messages(conversation.id, switch(conversation.messages, at, to))
+        self.view.show(conversation.messages)
+        self.changed()
+
     async def generate(self) -> None:
         """Ask for the reply to the current conversation, as it stands, and keep it.
 
-        A reply at the end (Regenerate) is replaced; the question stays.
+        A reply at the end (Regenerate) is replaced in view; the question stays, and the
+        reply it replaced is kept as the other version (it stays saved while the new one
+        is written, and stays in view if the new one comes out empty).
         """
         conversation = self.store.current
-        history = list(conversation.messages)
-        if history and history[-1]["role"] == "assistant":
+        before = list(conversation.messages)
+        history = list(before)
+        replacing = bool(history) and history[-1]["role"] == "assistant"
+        if replacing:
             history.pop()
             self.view.drop_last_reply()
-            self.store.save_messages(conversation.id, history)
         if not history:
             return
         settings = self.settings()
@@ -286,8 +350,9 @@ class ChatController:
             question = {k: v for k, v in history[-1].items() if k != "left_out"}
             if left_out:
                 question["left_out"] = left_out
-            history[-1] = question
-            self.store.save_messages(conversation.id, history)
+            at = len(history) - 1
+            history[at] = before[at] = question  # a reply being replaced stays saved
+            self.store.save_messages(conversation.id, before)
             self.view.mark_left_out(left_out)
         held = conversation.id
         self.store.hold(held)  # another tab's version waits: merged at our write
@@ -296,13 +361,22 @@ class ChatController:
                 reply = await self._run_tools(messages, settings)
             else:
                 reply = await self._create(messages, settings)
-            if reply["content"] or reply.get("status") or reply.get("calls"):
+            kept = bool(reply["content"] or reply.get("status") or reply.get("calls"))
+            if kept:
                 # ``conversation.id`` may have changed: two tabs wrote it different ways
                 # and this tab's version became a conversation of its own (the store's rule).
-                self.store.save_messages(conversation.id, [*history, reply])
+                messages_now = (
+                    fork(before, len(history), [reply]) if replacing else [*history, reply]
+                )
+                self.store.save_messages(conversation.id, messages_now)
         finally:
             self.store.release(held)
-        self.view.finish(reply)
+        if replacing and kept:
+            self.view.finish(conversation.messages[-1])  # with its versions' n/n
+        elif replacing:  # nothing came: the reply it was to replace stays
+            self.view.show(conversation.messages)
+        else:
+            self.view.finish(reply)
         self.changed()
 
     def _fit(

@@ -163,13 +163,17 @@ async def test_send_between_two_steps_is_refused_as_busy() -> None:
     assert [m["role"] for m in saved_messages(chat)] == ["user", "assistant"]
 
 
-async def test_regenerate_replaces_a_tool_reply() -> None:
+async def test_regenerate_replaces_a_tool_reply_and_keeps_it_as_the_other_version() -> None:
     chat = await tools_chat(CALL_POWER, ANSWER, '{"answer": "1024."}')
     await chat.controller.send("2**10?")
     await chat.controller.regenerate()
     messages = saved_messages(chat)
     assert [m["role"] for m in messages] == ["user", "assistant"]
+    branches = messages[-1].pop("branches")
     assert messages[-1] == {"role": "assistant", "content": "1024."}
+    assert branches["index"] == 1
+    [[earlier]] = branches["others"]
+    assert earlier["calls"][0]["name"] == "calculator"
 
 
 async def test_exports_include_the_calls() -> None:

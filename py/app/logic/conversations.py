@@ -41,6 +41,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from app.logic.branches import clean_branches, position
 from app.logic.builtin_tools import call_line
 from app.logic.merge import merge_turns
 from app.logic.records import (
@@ -255,6 +256,9 @@ def _clean(messages: Sequence[Any]) -> list[dict[str, Any]]:
             left_out = message.get("left_out")  # earlier messages not sent with this one
             if role == "user" and type(left_out) is int and left_out > 0:
                 entry["left_out"] = left_out
+            branches = clean_branches(message.get("branches"), _clean)
+            if branches:
+                entry["branches"] = branches
             cleaned.append(entry)
     return cleaned
 
@@ -605,6 +609,9 @@ class ConversationStore:
             lines += [f"*Model: {conversation.model_id}*", ""]
         for message in conversation.messages:
             note = f" *({message['status']})*" if message.get("status") else ""
+            index, count = position(message)
+            if count > 1:
+                note += f" *(version {index + 1} of {count})*"
             lines += [f"**{message['role'].capitalize()}:**{note}", ""]
             calls = message.get("calls") or []
             if calls:

@@ -22,6 +22,7 @@ see :mod:`app.logic.records`) compares the two lists of messages:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -30,16 +31,18 @@ __all__ = ["Merge", "merge_turns"]
 Merge = Literal["ours", "theirs", "diverged"]
 
 
-def _turn(message: Mapping[str, Any]) -> tuple[Any, Any]:
-    return message.get("role"), message.get("content")
+def _turn(message: Mapping[str, Any]) -> tuple[Any, Any, str]:
+    branches = message.get("branches")
+    return message.get("role"), message.get("content"), json.dumps(branches, sort_keys=True)
 
 
 def merge_turns(ours: Sequence[Mapping[str, Any]], theirs: Sequence[Mapping[str, Any]]) -> Merge:
     """Which copy keeps the conversation: ``"ours"`` when ours holds all of theirs (and
     maybe more), ``"theirs"`` when theirs holds all of ours and more, else ``"diverged"``.
 
-    Messages are compared by role and content (a reply's notes, such as its statistics,
-    do not make two copies differ).
+    Messages are compared by role, content and the other versions they keep
+    (:mod:`app.logic.branches`): a copy with a version the other lacks never wins over it
+    silently. A reply's notes, such as its statistics, do not make two copies differ.
 
     >>> merge_turns([], [])
     'ours'

@@ -12,6 +12,12 @@ With the "Python tools" switch (``#tools-switch``, saved under ``KEYS.chat_tools
 reply's tool calls are drawn above its text, one ``<details>`` line each (a copy of
 ``#tool-call-template``: the call and its result in the summary, the arguments and the
 whole result or error inside), as they are made and again when the reply is saved.
+
+A message of the user's has an Edit button: the bubble's text gives way to an editor (a copy
+of ``#edit-template``), whose Send makes the conversation from there on a new version
+(:meth:`app.chat.ChatController.edit`). A message where the conversation forks (an edit, a
+Regenerate) shows ``2/2`` between two arrows to switch between its versions. A draft being edited is
+kept when the conversation is drawn afresh under it (another tab's write).
 """
 
 from __future__ import annotations
@@ -27,9 +33,10 @@ from pyscript import when  # type: ignore[import-not-found]
 
 from app.chat import ChatController
 from app.context import AppContext
+from app.logic.branches import BranchError, position
 from app.logic.builtin_tools import answer_so_far, call_line, set_tools_enabled, tools_enabled
 from app.logic.context_meter import left_out_text
-from app.logic.conversations import clean_calls
+from app.logic.conversations import clean_calls, message_text
 from app.logic.stream_blocks import BlockSplitter
 from webllm_machine import Snapshot
 
@@ -76,12 +83,15 @@ class ChatView:
         self._frame_pending = False
         self.template = document.getElementById("message-template").content.firstElementChild
         self.call_template = document.getElementById("tool-call-template").content.firstElementChild
+        self.edit_template = document.getElementById("edit-template").content.firstElementChild
         self._frame = create_proxy(self._on_frame)  # requestAnimationFrame's, kept for good
 
     # -- whole conversations ----------------------------------------------------------------
 
     def show(self, messages: Sequence[Mapping[str, str]]) -> None:
-        """Draw a conversation afresh (after a switch, a reload or a clear)."""
+        """Draw a conversation afresh (after a switch, a reload or a clear). A draft the
+        user was editing is kept, in the same place, unless it is what was just sent."""
+        draft = self._draft()
         self.reply = None
         self._latest = None
         self.list.innerHTML = ""
@@ -89,20 +99,29 @@ class ChatView:
         for message in messages:
             if message["role"] != "system":
                 self.add(message)
+            else:  # not drawn, but counted: a bubble's index is its message's
+                self.contents.append(message_text(message["content"]))
+        if draft is not None:
+            at, text = draft
+            kept = at < len(messages) and messages[at]["role"] == "user"
+            if kept and message_text(messages[at]["content"]) != text:
+                self.open_editor(self.list.querySelector(f'[data-index="{at}"]'), text)
         self._update_empty()
         self._scroll(force=True)
 
     def add(self, message: Mapping[str, Any]) -> Any:
         """Append one finished message."""
         item, body = self._bubble(message["role"])
+        text = message_text(message["content"])
         if message["role"] == "assistant":
-            body.innerHTML = render_markdown(message["content"])
+            body.innerHTML = render_markdown(text)
         else:
-            body.textContent = message["content"]
-        self.contents.append(message["content"])
+            body.textContent = text
+        self.contents.append(text)
         self._calls(item, message)
         self._meta(item, message)
         self._left_out(item, message.get("left_out", 0))
+        self._versions(item, message)
         self._update_empty()
         self._scroll(force=message["role"] == "user")
         return item
@@ -182,6 +201,7 @@ class ChatView:
         self.contents[-1] = message["content"]
         self._calls(reply.item, message)
         self._meta(reply.item, message)
+        self._versions(reply.item, message)
         rest = message["content"][reply.announced :].strip()
         status = STATUS_LABELS.get(message.get("status", ""), "")
         self.live.textContent = " ".join(p for p in (rest, f"({status})" if status else "") if p)
@@ -287,6 +307,47 @@ class ChatView:
             meta.className = "message-meta"
             meta.textContent = " · ".join(notes)
             item.appendChild(meta)
+
+    def _versions(self, item: Any, message: Mapping[str, Any]) -> None:
+        """The versions (``2/3``) where the conversation forks; Edit on the user's."""
+        index, count = position(message)
+        nav = item.querySelector(".branch-nav")
+        nav.hidden = count < 2
+        if count > 1:
+            label = nav.querySelector(".branch-count")
+            label.textContent = f"{index + 1}/{count}"
+            label.setAttribute("aria-label", f"version {index + 1} of {count}")
+            nav.querySelector(".branch-prev").disabled = index == 0
+            nav.querySelector(".branch-next").disabled = index == count - 1
+        item.querySelector(".edit-message").hidden = message["role"] != "user"
+
+    # -- editing a sent message --------------------------------------------------------------
+
+    def open_editor(self, item: Any, text: str | None = None) -> None:
+        """Put an editor in place of the bubble's text (``text``: a draft to show)."""
+        if item is None or item.querySelector(".edit-form"):
+            return
+        index = int(item.dataset.index)
+        editor = self.edit_template.cloneNode(True)
+        area = editor.querySelector(".edit-text")
+        area.value = self.contents[index] if text is None else text
+        item.classList.add("editing")
+        item.querySelector(".bubble-text").after(editor)
+        item.querySelector(".edit-message").hidden = True
+        area.focus()
+
+    def close_editor(self, item: Any) -> None:
+        editor = item.querySelector(".edit-form")
+        if editor:
+            editor.remove()
+        item.classList.remove("editing")
+        item.querySelector(".edit-message").hidden = False
+
+    def _draft(self) -> tuple[int, str] | None:
+        item = self.list.querySelector(".message.editing")
+        if not item:
+            return None
+        return int(item.dataset.index), str(item.querySelector(".edit-text").value)
 
     def _update_empty(self) -> None:
         self.empty.hidden = self.list.childElementCount > 0
@@ -401,9 +462,55 @@ def mount(ctx: AppContext) -> ChatPanel:
             prompt.value = ""  # the controller keeps it from here on
         await chat.send(text)  # refused (and said why) unless a model is ready
 
+    async def send_edit(item: Any) -> None:
+        text = str(item.querySelector(".edit-text").value)
+        await chat.edit(int(item.dataset.index), text)  # refused: the editor stays, as typed
+
+    def switch_version(item: Any, step: int) -> None:
+        at = int(item.dataset.index)
+        index, _count = position(ctx.store.current.messages[at])
+        try:
+            chat.switch_branch(at, index + step)
+        except BranchError:  # the end of the versions (its button is disabled)
+            return
+
+    editing: set[asyncio.Task[None]] = set()
+
     @when("click", "#messages")
     def on_click(event: Any) -> None:
-        view.on_click(event)
+        button = event.target.closest("button") if event.target.closest else None
+        item = button.closest("li") if button else None
+        if button is None or not item:
+            return
+        classes = button.classList
+        if classes.contains("edit-message"):
+            view.open_editor(item)
+        elif classes.contains("edit-cancel"):
+            view.close_editor(item)
+        elif classes.contains("edit-send"):
+            task = start_now(send_edit(item))
+            if not task.done():
+                editing.add(task)
+                task.add_done_callback(editing.discard)
+        elif classes.contains("branch-prev") or classes.contains("branch-next"):
+            switch_version(item, -1 if classes.contains("branch-prev") else 1)
+        else:
+            view.on_click(event)
+
+    @when("keydown", "#messages")
+    def on_edit_key(event: Any) -> None:
+        area = event.target
+        if not area.classList or not area.classList.contains("edit-text"):
+            return
+        item = area.closest("li")
+        if event.key == "Escape":
+            view.close_editor(item)
+        elif event.key == "Enter" and not event.shiftKey and not event.isComposing:
+            event.preventDefault()
+            task = start_now(send_edit(item))
+            if not task.done():
+                editing.add(task)
+                task.add_done_callback(editing.discard)
 
     sending: set[asyncio.Task[None]] = set()
 
