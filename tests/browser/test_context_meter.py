@@ -12,7 +12,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from helpers import PageLog, ask, expect_state, open_app, saved_conversations, shot
+from helpers import (
+    PageLog,
+    ask,
+    expect_state,
+    open_app,
+    saved_conversations,
+    shot,
+    wait_python_ready,
+)
 from playwright.sync_api import Page, expect
 
 from app.logic.persistence import KEYS
@@ -121,7 +129,7 @@ def test_the_meter_fills_warns_and_the_oldest_turn_is_left_out(
     assert [m.get("left_out") for m in users] == [None, None, None, None, 2]
     assert record["messages"][-1]["usage"] == {"prompt_tokens": 129, "completion_tokens": 12}
     page.reload()
-    expect(page.locator("#app")).to_have_attribute("data-python", "ready")
+    wait_python_ready(page)
     expect(page.locator(".message-user").last.locator(".left-out-note")).to_have_text(
         "2 earlier messages not sent to the model"
     )

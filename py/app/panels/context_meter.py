@@ -69,7 +69,7 @@ class ContextMeter:
         model = (snap.value in LOADED, snap.context.model_id)
         if model != self._model:  # cheap while a reply streams: one tuple per snapshot
             self._model = model
-            self.render()
+            self.render()  # looks the window up now, at the load: not at the first Send
 
     def render(self) -> None:
         found = last_usage(self.ctx.store.current.messages)
