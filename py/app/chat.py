@@ -18,6 +18,11 @@ scenario tests with :class:`~webllm_machine.testing.ScriptedEngine`:
   whole history (and the conversation's own system prompt, from its preset; the settings'
   for a conversation saved before presets), so switching conversations or reloading never
   has to rebuild the machine's own history;
+- when the model's context window is known (:attr:`ChatController.context_window`) and
+  the conversation would not fit, the oldest turns are left out of the request
+  (:func:`webllm_machine.fit_messages`, the system prompt always kept) and the user's
+  message records how many (``left_out``), which the page shows; a message that cannot
+  fit even alone is refused (``PromptTooLongError``) and nothing is sent;
 - with the "Python tools" switch on (:attr:`ChatController.use_tools`), the reply comes
   from ``chat.completions.run_tools`` with the built-in tools
   (:mod:`app.logic.builtin_tools`): each call is shown as it is made and saved with the
@@ -47,6 +52,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from app.logic.branches import BranchError, fork, switch
 from app.logic.builtin_tools import BUILTIN_TOOLS, answer_so_far, call_entry
+from app.logic.context_meter import counter_for
 from app.logic.conversations import ConversationStore, for_model
 from app.logic.images import Attachment, is_vision_model, refusal, text_only, user_content
 from app.logic.presets import system_message_for
@@ -54,7 +60,13 @@ from app.logic.reasoning import set_reply_text
 from app.logic.settings import ChatSettings
 from app.logic.stats import format_stats
 from app.logic.thinking import thinking_body
-from webllm_machine import BusyError, InvalidRequestError, WebLLMClient, WebLLMError
+from webllm_machine import (
+    BusyError,
+    InvalidRequestError,
+    PromptTooLongError,
+    WebLLMClient,
+    WebLLMError,
+)
 from webllm_machine.machine import REFUSALS
 
 if TYPE_CHECKING:
@@ -84,6 +96,10 @@ class ChatView(Protocol):
 
     def show(self, messages: Sequence[Mapping[str, Any]]) -> None:
         """Show a whole conversation afresh."""
+
+    def mark_left_out(self, count: int) -> None:
+        """The last user message was sent without the ``count`` earlier messages before
+        it (0: with all of them)."""
 
 
 class RecordingView:
@@ -115,6 +131,9 @@ class RecordingView:
     def show(self, messages: Sequence[Mapping[str, Any]]) -> None:
         self.events.append(("show", [dict(m) for m in messages]))
         self.shown = [dict(m) for m in messages if m["role"] != "system"]
+
+    def mark_left_out(self, count: int) -> None:
+        self.events.append(("mark_left_out", count))
 
 
 def _ignore(_error: WebLLMError) -> None:
@@ -151,6 +170,10 @@ def _watched_class() -> Callable[[Callable[..., Any], Callable[[dict[str, Any]],
 
 
 def _nothing() -> None:
+    return None
+
+
+def _unknown_window() -> int | None:
     return None
 
 
@@ -212,6 +235,9 @@ class ChatController:
         #: The "Think" switch: a thinking model (:func:`app.logic.thinking.supports_thinking`)
         #: is asked ``extra_body.enable_thinking`` as it says; other models are asked nothing.
         self.think = True
+        #: The loaded model's context window in tokens (``None``: not known, no trimming);
+        #: set by the page (``app/panels/context_meter.py``).
+        self.context_window: Callable[[], int | None] = _unknown_window
         self._tools_running = False
         #: Whether a model id reads images (the page gives it web-llm's records).
         self.is_vision: Callable[[str | None], bool] = is_vision_model
@@ -352,6 +378,20 @@ class ChatController:
         messages = ([system] if system else []) + for_model(history)
         if not self.is_vision(self.client.get_state().context.model_id):
             messages = text_only(messages)  # images from a vision model stay on the page
+        fitted = self._fit(messages, history, system, settings)
+        if isinstance(fitted, PromptTooLongError):  # the message alone is too long
+            self.changed()
+            self.report(fitted)  # after the redraw, which would hide it; nothing was sent
+            return
+        messages, left_out = fitted
+        if history[-1]["role"] == "user" and history[-1].get("left_out", 0) != left_out:
+            question = {k: v for k, v in history[-1].items() if k != "left_out"}
+            if left_out:
+                question["left_out"] = left_out
+            at = len(history) - 1
+            history[at] = before[at] = question  # a reply being replaced stays saved
+            self.store.save_messages(conversation.id, before)
+            self.view.mark_left_out(left_out)
         held = conversation.id
         self.store.hold(held)  # another tab's version waits: merged at our write
         try:
@@ -382,6 +422,32 @@ class ChatController:
             self.view.finish(reply)
         self.changed()
 
+    def _fit(
+        self,
+        messages: list[dict[str, Any]],
+        history: list[dict[str, Any]],
+        system: dict[str, str] | None,
+        settings: ChatSettings,
+    ) -> tuple[list[dict[str, Any]], int] | PromptTooLongError:
+        """The messages that fit the model's context window, and how many were left out;
+        the error when even the system prompt and the newest message do not.
+        Half the window at most is kept for the reply, whatever max_tokens says."""
+        window = self.context_window()
+        if window is None:
+            return messages, 0
+        from webllm_machine.context_window import fit_messages
+
+        max_tokens = settings.options().get("max_tokens")
+        if isinstance(max_tokens, int):
+            max_tokens = max(1, min(max_tokens, window // 2))
+        try:
+            fitted = fit_messages(
+                messages, window, max_tokens=max_tokens, count=counter_for(history, system)
+            )
+        except PromptTooLongError as error:
+            return error
+        return fitted.messages, fitted.left_out
+
     async def _create(
         self, messages: list[dict[str, Any]], settings: ChatSettings
     ) -> dict[str, Any]:
@@ -400,6 +466,11 @@ class ChatController:
             stats = format_stats(result.usage)
             if stats:
                 reply["stats"] = stats
+            if result.usage is not None:  # what the context meter shows
+                reply["usage"] = {
+                    "prompt_tokens": result.usage.prompt_tokens,
+                    "completion_tokens": result.usage.completion_tokens,
+                }
         except WebLLMError as error:
             snapshot = self.client.get_state()
             set_reply_text(reply, snapshot.context.streamed_content)

@@ -26,6 +26,7 @@ from app.logic.presets import PresetStore
 from app.logic.settings import SettingsStore
 from app.panels import (
     chat,
+    context_meter,
     controls,
     conversations,
     custom_models,
@@ -59,8 +60,17 @@ ctx.store.new_fields = ctx.presets.new_conversation_fields  # a new chat: the de
 chat_panel = chat.mount(ctx)
 images.mount(ctx)  # the composer's images (attach, drop, paste)
 controls_panel = controls.mount(ctx)
-ctx.redraw = controls_panel.redraw
 ctx.report = controls_panel.report
+meter_panel = context_meter.mount(ctx)
+
+
+def redraw() -> None:
+    """The controls and the context meter, after the conversation or the model changed."""
+    controls_panel.redraw()
+    meter_panel.render()
+
+
+ctx.redraw = redraw
 
 
 def render(snap: Snapshot) -> None:

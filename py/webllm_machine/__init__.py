@@ -27,6 +27,7 @@ from .errors import (
     NetworkError,
     NotReadyError,
     OutputParseError,
+    PromptTooLongError,
     SchemaError,
     StorageQuotaError,
     WebGPUUnavailableError,
@@ -39,11 +40,19 @@ from .messages import ChatMessage, ChatOptions, ImagePart, TextPart
 from .snapshot import STATES, ChatResult, Context, ErrorInfo, Snapshot, Usage
 
 if TYPE_CHECKING:
+    from .context_window import (
+        CalibratedCounter,
+        FittedMessages,
+        TokenCounter,
+        context_window_of,
+        estimate_tokens,
+        fit_messages,
+    )
     from .schema import ResponseFormat, json_schema, response_format
     from .tools import FUNCTION_CALLING_MODELS, Tool, ToolCall, ToolMode, ToolRun
 
 #: Imported at their first use (``from webllm_machine import Tool`` works as usual): the
-#: schema and tool modules stay out of a page's start-up until typed replies or tools are used.
+#: schema, tool and context-window modules stay out of a page's start-up until used.
 _LAZY = {
     "ResponseFormat": "schema",
     "json_schema": "schema",
@@ -53,6 +62,12 @@ _LAZY = {
     "ToolCall": "tools",
     "ToolMode": "tools",
     "ToolRun": "tools",
+    "CalibratedCounter": "context_window",
+    "FittedMessages": "context_window",
+    "TokenCounter": "context_window",
+    "context_window_of": "context_window",
+    "estimate_tokens": "context_window",
+    "fit_messages": "context_window",
 }
 
 
@@ -73,6 +88,7 @@ __all__ = [
     "STATES",
     "BusyError",
     "CORSError",
+    "CalibratedCounter",
     "ChatFlow",
     "ChatMessage",
     "ChatOptions",
@@ -85,6 +101,7 @@ __all__ = [
     "EngineError",
     "ErrorInfo",
     "FeatureUnsupportedError",
+    "FittedMessages",
     "ImagePart",
     "InvalidRequestError",
     "LoadCancelledError",
@@ -96,12 +113,14 @@ __all__ = [
     "NetworkError",
     "NotReadyError",
     "OutputParseError",
+    "PromptTooLongError",
     "ResponseFormat",
     "SchemaError",
     "ScriptLoadError",
     "Snapshot",
     "StorageQuotaError",
     "TextPart",
+    "TokenCounter",
     "Tool",
     "ToolCall",
     "ToolMode",
@@ -112,6 +131,9 @@ __all__ = [
     "WebLLMError",
     "WebLLMMachine",
     "classify",
+    "context_window_of",
+    "estimate_tokens",
+    "fit_messages",
     "json_schema",
     "response_format",
 ]

@@ -37,6 +37,7 @@ __all__ = [
     "NetworkError",
     "NotReadyError",
     "OutputParseError",
+    "PromptTooLongError",
     "SchemaError",
     "StorageQuotaError",
     "WebGPUUnavailableError",
@@ -209,6 +210,50 @@ class ContextWindowExceededError(WebLLMError):
         "shorten the messages, or lower max_tokens."
     )
     recoverable = True
+
+
+class PromptTooLongError(ContextWindowExceededError):
+    """Even with every earlier turn left out, the request does not fit the context window:
+    the system prompt and the newest message, plus the tokens kept free for the reply.
+
+    Raised by :func:`~webllm_machine.context_window.fit_messages` before anything is sent.
+    ``needed`` is the (estimated) tokens of what must be sent, ``reserved`` those kept for
+    the reply, ``context_window_size`` the model's window.
+
+    >>> error = PromptTooLongError(needed=5000, reserved=512, context_window_size=4096)
+    >>> for part in str(error).split(": "):
+    ...     print(part)
+    the system prompt and the newest message need about 5,000 tokens, and 512 are kept for the reply
+    more than the model's context window of 4,096 tokens
+    >>> error.kind, error.recoverable
+    ('prompt_too_long', True)
+    """
+
+    kind = "prompt_too_long"
+    default_hint = (
+        "Shorten the message (or the system prompt), or lower max_tokens; nothing was sent "
+        "to the model, which is still loaded."
+    )
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        needed: int,
+        reserved: int,
+        context_window_size: int,
+        hint: str | None = None,
+    ) -> None:
+        if message is None:
+            message = (
+                f"the system prompt and the newest message need about {needed:,} tokens, "
+                f"and {reserved:,} are kept for the reply: more than the model's context "
+                f"window of {context_window_size:,} tokens"
+            )
+        super().__init__(message, hint=hint)
+        self.needed = needed
+        self.reserved = reserved
+        self.context_window_size = context_window_size
 
 
 class NetworkError(WebLLMError):

@@ -359,11 +359,6 @@ def test_keys_it_does_not_know_are_left_out_and_empty_branches_dropped() -> None
     assert "tokens" not in back.messages[2] and "branches" not in back.messages[3]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the store's _clean does not keep branches, reasoning, left_out and content parts "
-    "yet: each feature's branch teaches it its own field (then remove this mark)",
-)
 def test_an_import_survives_a_reload_whole() -> None:
     db = MemoryDatabase()
     store = ConversationStore(db.tab())

@@ -44,6 +44,7 @@ ERROR_TITLES = {
     "model_not_found": "Unknown model",
     "device_lost": "The GPU device was lost",
     "context_window_exceeded": "The conversation is too long",
+    "prompt_too_long": "The message is too long for this model",
     "network": "The download failed",
     "storage_quota": "Not enough storage",
     "engine_crashed": "The engine stopped",

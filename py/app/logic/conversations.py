@@ -63,6 +63,7 @@ __all__ = [
     "Conversation",
     "ConversationError",
     "ConversationStore",
+    "clean_usage",
     "conversation_from",
     "for_model",
     "message_text",
@@ -91,7 +92,10 @@ class Conversation:
     title: str = "New chat"
     messages: list[dict[str, Any]] = field(default_factory=list)
     """OpenAI dicts; a reply may also carry ``status`` ("stopped" or "failed"), ``stats``,
-    ``note`` (text) and ``calls`` (the Python tools it called, see :func:`clean_calls`).
+    ``note`` (text), ``calls`` (the Python tools it called, see :func:`clean_calls`) and
+    ``usage`` (its request's ``prompt_tokens`` and ``completion_tokens``, see
+    :func:`clean_usage`); a user message ``left_out`` (a count > 0: the earlier messages
+    that were not sent to the model with it, the context window being full).
 
     Reserved for the conversation features (each documented where it is built):
     ``branches`` (the other versions of the conversation from this message on),
@@ -267,6 +271,26 @@ def clean_parts(parts: Sequence[Any]) -> list[dict[str, Any]] | None:
     return kept or None
 
 
+def clean_usage(usage: object) -> dict[str, int] | None:
+    """A reply's saved ``usage`` (its request's token counts, which the context meter
+    shows), when it has the saved shape: two counts >= 0; other keys are left out.
+
+    >>> clean_usage({"prompt_tokens": 12, "completion_tokens": 3, "extra": {}})
+    {'prompt_tokens': 12, 'completion_tokens': 3}
+    >>> clean_usage({"prompt_tokens": "12"}) is None
+    True
+    """
+    if not isinstance(usage, Mapping):
+        return None
+    counts = {}
+    for key in ("prompt_tokens", "completion_tokens"):
+        value = usage.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            return None
+        counts[key] = value
+    return counts
+
+
 def _clean(messages: Sequence[Any]) -> list[dict[str, Any]]:
     cleaned = []
     for message in messages:
@@ -287,6 +311,12 @@ def _clean(messages: Sequence[Any]) -> list[dict[str, Any]]:
             reasoning = message.get("reasoning")  # a thinking model's (app.logic.reasoning)
             if role == "assistant" and isinstance(reasoning, str) and reasoning:
                 entry["reasoning"] = reasoning
+            usage = clean_usage(message.get("usage")) if role == "assistant" else None
+            if usage is not None:
+                entry["usage"] = usage
+            left_out = message.get("left_out")  # earlier messages not sent with this one
+            if role == "user" and type(left_out) is int and left_out > 0:
+                entry["left_out"] = left_out
             branches = clean_branches(message.get("branches"), _clean)
             if branches:
                 entry["branches"] = branches

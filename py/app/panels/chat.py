@@ -40,6 +40,7 @@ from app.chat import ChatController
 from app.context import AppContext
 from app.logic.branches import BranchError, position
 from app.logic.builtin_tools import answer_so_far, call_line, set_tools_enabled, tools_enabled
+from app.logic.context_meter import left_out_text
 from app.logic.conversations import clean_calls, message_text
 from app.logic.images import image_urls, is_vision_model
 from app.logic.reasoning import ReasoningSplitter
@@ -134,6 +135,7 @@ class ChatView:
         self._reasoning_box(item, message.get("reasoning") or "")
         self._calls(item, message)
         self._meta(item, message)
+        self._left_out(item, message.get("left_out", 0))
         self._versions(item, message)
         self._update_empty()
         self._scroll(force=message["role"] == "user")
@@ -174,6 +176,22 @@ class ChatView:
         """Draw the reply's latest text now (the machine has left ``chatting``)."""
         self._frame_pending = False
         self._draw()
+
+    def mark_left_out(self, count: int) -> None:
+        """The last user message was sent without ``count`` earlier messages: say so."""
+        items = self.list.querySelectorAll('.message[data-role="user"]')
+        if items.length:
+            self._left_out(items.item(items.length - 1), count)
+
+    def _left_out(self, item: Any, count: object) -> None:
+        """The note above a user message sent without the earlier messages (its
+        ``left_out``): the context window was full (:mod:`app.logic.context_meter`)."""
+        note = item.querySelector(".left-out-note")
+        if note is None:
+            return
+        shown = isinstance(count, int) and count > 0
+        note.hidden = not shown
+        note.textContent = left_out_text(count) if shown else ""  # type: ignore[arg-type]
 
     def drop_last_reply(self) -> None:
         """Remove the last bubble if it is a finished reply (before regenerating it)."""

@@ -19,7 +19,14 @@
 //     failStreamAfter: 0,         // the same, with failStreamWith (default DeviceLostError)
 //     failStreamWith: "ContextWindowSizeExceededError",
 //     crashWorkerAfter: 2,        // after 2 tokens, the worker dies (an uncaught error in it)
-//     promptTokens: 12,           // usage.prompt_tokens (default: words in the messages)
+//     promptTokens: 12,           // usage.prompt_tokens (default: words in the messages'
+//                                 // text, content parts' text included)
+//     contextWindowSize: 4096,    // the loaded model's context window, in place of web-llm's
+//                                 // (chatOpts.context_window_size, else the model record's
+//                                 // overrides.context_window_size; none: no limit). As in
+//                                 // web-llm, a prompt longer than it is refused with
+//                                 // ContextWindowSizeExceededError (its numbers in the
+//                                 // message), and a reply stops ("length") when it is full
 //     thinking: "Let me see.",    // a thinking model (Qwen3): the reply starts with this
 //                                 // reasoning in <think>...</think> (a string or a token
 //                                 // array; each tag streams cut in two chunks, "<thi" "nk>"),
@@ -79,10 +86,10 @@ const MESSAGES = {
   UnsupportedImageURLError: (url) =>
     `image_url.url should start with "data:image" for base64, or with "http", but got: ${url}`,
   MultipleTextContentError: () => "Each message can have at most one text contentPart, but received more than 1.",
-  ContextWindowSizeExceededError: () =>
-    "Prompt tokens exceed context window size: number of prompt tokens: 5000; context window " +
-    "size: 4096\nConsider shortening the prompt, or increase `context_window_size`, or using " +
-    "sliding window via `sliding_window_size`.",
+  ContextWindowSizeExceededError: (numPromptTokens = 5000, contextWindowSize = 4096) =>
+    `Prompt tokens exceed context window size: number of prompt tokens: ${numPromptTokens}; ` +
+    `context window size: ${contextWindowSize}\nConsider shortening the prompt, or increase ` +
+    "`context_window_size`, or using sliding window via `sliding_window_size`.",
   QuotaExceededError: () => "The quota has been exceeded.",
   TypeError: () => "Failed to fetch",
   WorkerEngineModelNotLoadedError: (name) =>
@@ -138,6 +145,14 @@ const makeError = (name, message) => {
 const fromWorker = (err) => (config().errorStyle === "error" ? err : err.toString());
 
 const tokenize = (text) => text.match(/\s*\S+|\s+/g) ?? [];
+
+// The double's tokenizer for prompts: one token per word of a message's text (a string, or
+// the text parts of a list of content parts).
+const messageText = (content) => (Array.isArray(content)
+  ? content.filter((p) => p?.type === "text").map((p) => String(p.text ?? "")).join(" ")
+  : String(content ?? ""));
+const promptTokensOf = (messages) => (messages ?? []).reduce(
+  (n, m) => n + messageText(m.content).split(/\s+/).filter(Boolean).length, 0);
 
 const jsonable = (value) => {
   try {
@@ -338,7 +353,7 @@ export class WebWorkerMLCEngine {
     const c = config();
     await this.pingWorker();
     await this.alive();
-    findModelRecordOrThrow(modelId, this.appConfig);
+    const found = findModelRecordOrThrow(modelId, this.appConfig);
     const start = performance.now();
     const steps = Math.max(1, c.loadSteps ?? 3);
     for (let i = 1; i <= steps; i++) {
@@ -358,6 +373,9 @@ export class WebWorkerMLCEngine {
     if (c.cacheFiles) await cacheModelFiles(findModelRecord(modelId, this.appConfig));
     this.modelId = [modelId];
     this.chatOpts = chatOpts === undefined ? undefined : [chatOpts];
+    // web-llm: the record's overrides, then chatOpts, over mlc-chat-config.json's value.
+    this.contextWindowSize = c.contextWindowSize ?? chatOpts?.context_window_size ??
+      found.overrides?.context_window_size ?? -1;
   }
 
   interruptGenerate() {
@@ -428,6 +446,15 @@ export class WebWorkerMLCEngine {
     const model = this.modelId[0];
     const timeReceived = Date.now();
     this.interruptSignal = false; // as web-llm's asyncGenerate does
+    const promptTokens = c.promptTokens ?? promptTokensOf(request.messages);
+    const window = this.contextWindowSize ?? -1;
+    if (window > 0 && promptTokens > window) {
+      // As web-llm's prefill does (llm_chat.ts): before any token.
+      throw fromWorker(makeError(
+        "ContextWindowSizeExceededError",
+        MESSAGES.ContextWindowSizeExceededError(promptTokens, window),
+      ));
+    }
     let sent = 0;
     let finishReason = "stop";
     let firstTokenAt;
@@ -453,6 +480,10 @@ export class WebWorkerMLCEngine {
         finishReason = "length";
         break;
       }
+      if (window > 0 && promptTokens + sent >= window) { // the context window is full
+        finishReason = "length";
+        break;
+      }
       sent += 1;
       firstTokenAt ??= Date.now();
       yield {
@@ -474,8 +505,6 @@ export class WebWorkerMLCEngine {
       created,
     };
     if (request.stream_options?.include_usage !== true) return;
-    const promptTokens = c.promptTokens ??
-      (request.messages ?? []).reduce((n, m) => n + String(m.content ?? "").split(/\s+/).filter(Boolean).length, 0);
     const e2e = (Date.now() - timeReceived) / 1000;
     const ttft = ((firstTokenAt ?? Date.now()) - timeReceived) / 1000;
     const decode = Math.max(e2e - ttft, 1e-3);
