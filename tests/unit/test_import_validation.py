@@ -207,6 +207,12 @@ BAD_FILES = [
     ("version as text", json.dumps(document(version="2")), "version", "whole number"),
     ("no messages", json.dumps(document(messages=[])), "messages", "nothing to import"),
     (
+        "usage not counts",
+        json.dumps(bad("messages[2].usage", {"prompt_tokens": -1, "completion_tokens": 2})),
+        "messages[2].usage",
+        "is not a reply's token counts",
+    ),
+    (
         "a system prompt not text",
         json.dumps(document(system_prompt=["Be brief."])),
         "system_prompt",

@@ -36,7 +36,14 @@ import math
 from dataclasses import asdict
 from typing import Any
 
-from app.logic.conversations import MAX_TITLE, ROLES, STATUSES, Conversation, message_text
+from app.logic.conversations import (
+    MAX_TITLE,
+    ROLES,
+    STATUSES,
+    Conversation,
+    clean_usage,
+    message_text,
+)
 from app.logic.presets import MAX_NAME
 from app.logic.settings import MAX_SYSTEM_PROMPT
 
@@ -336,6 +343,16 @@ def _message(value: object, where: str, depth: int) -> dict[str, Any]:
                 f"{where}.left_out",
             )
         message["left_out"] = left_out
+    usage = value.get("usage")
+    if usage is not None:
+        counts = clean_usage(usage)
+        if counts is None or role != "assistant":
+            raise ImportFileError(
+                f"{where}.usage is not a reply's token counts (prompt_tokens and "
+                "completion_tokens, whole numbers from 0).",
+                f"{where}.usage",
+            )
+        message["usage"] = counts
     branches = value.get("branches")
     if branches is not None:
         checked_branches = _branches(branches, f"{where}.branches", depth)
