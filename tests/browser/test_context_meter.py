@@ -38,11 +38,18 @@ CUSTOM = [
     }
 ]
 SETTINGS = {"system_prompt": SYSTEM_PROMPT, "max_tokens": 16}
+#: The conversation's system prompt comes from its preset: one of the user's, the default.
+PRESETS = {
+    "version": 1,
+    "presets": [{"name": "Short", "prompt": SYSTEM_PROMPT}],
+    "default": "Short",
+}
 SEED = (
     f"if (!sessionStorage.getItem('seeded')) {{"
     f"  sessionStorage.setItem('seeded', '1');"
     f"  localStorage.setItem({json.dumps(KEYS.custom_models)}, {json.dumps(json.dumps(CUSTOM))});"
     f"  localStorage.setItem({json.dumps(KEYS.settings)}, {json.dumps(json.dumps(SETTINGS))});"
+    f"  localStorage.setItem({json.dumps(KEYS.presets)}, {json.dumps(json.dumps(PRESETS))});"
     f"}}"
 )
 
