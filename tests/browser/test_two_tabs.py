@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from helpers import PageLog, ask, expect_state, load_model, open_app, saved_conversations, shot
+from helpers import (
+    PageLog,
+    ask,
+    expect_state,
+    load_model,
+    open_app,
+    saved_conversations,
+    shot,
+    wait_python_ready,
+)
 from playwright.sync_api import Page, expect
 
 
@@ -36,6 +45,7 @@ def test_the_issue_s_two_tabs_lose_no_conversation_and_see_each_other(
     )  # tab one's new turn, in tab two, without a reload
 
     one.reload()
+    wait_python_ready(one)  # a whole boot: longer than an expect's 5 s on a loaded machine
     expect(titles(one)).to_have_count(2)
     saved = {r["title"]: [m["content"] for m in r["messages"]] for r in saved_conversations(one)}
     assert saved == {
