@@ -71,10 +71,24 @@ PROMPT = "Write a short story about a robot who learns to paint. Use about 150 w
 #: The kit's prompt (a prefill on SwiftShader costs about the same for any short prompt).
 KIT_PROMPT = "hello"
 
-# Click on Send -> first reply text -> data-state back to ready.
+# Click on Send -> first reply text -> data-state back to ready; click on Load -> the
+# state's first change after it to ready or error (times in the page, as plain JS's).
 PROBE = """
 (() => {
   const s = window.__benchReal = { clickAt: null, firstAt: null, chattingAt: null, doneAt: null };
+  const l = window.__benchLoad = { clickAt: null, doneAt: null };
+  document.addEventListener("click", (event) => {
+    if (event.target && event.target.id === "load-button") {
+      l.clickAt = performance.now(); l.doneAt = null;
+    }
+  }, true);
+  new MutationObserver(() => {
+    const app = document.getElementById("app");
+    const state = app ? app.dataset.state : null;
+    if (l.clickAt !== null && l.doneAt === null && (state === "ready" || state === "error")) {
+      l.doneAt = performance.now();
+    }
+  }).observe(document, { subtree: true, attributes: true, attributeFilter: ["data-state"] });
   document.addEventListener("click", (event) => {
     if (event.target && event.target.id === "send-button") {
       s.clickAt = performance.now(); s.firstAt = null; s.chattingAt = null; s.doneAt = null;
@@ -267,18 +281,14 @@ def _load(page: Page, model: str, timeout_s: float) -> float:
     if model not in ids:
         raise HarnessError(f"{model} is not in the app's model list ({len(ids)} models)")
     page.select_option("#model-select", model)
-    start = time.monotonic()
     page.click("#load-button")
-    page.wait_for_function(
-        "['ready', 'error'].includes(document.getElementById('app').dataset.state)",
-        timeout=timeout_s * 1000,
-        polling=500,
-    )
+    page.wait_for_function("window.__benchLoad.doneAt !== null", timeout=timeout_s * 1000)
     state = page.get_attribute("#app", "data-state")
     if state != "ready":
         message = page.text_content("#error-message")
         raise HarnessError(f"loading {model} failed: {message}")
-    return time.monotonic() - start
+    load = page.evaluate("({...window.__benchLoad})")
+    return float(load["doneAt"] - load["clickAt"]) / 1000
 
 
 def _bind_engine(page: Page, model: str) -> str:
@@ -308,6 +318,34 @@ def _bind_engine(page: Page, model: str) -> str:
     return "an engine of its own (the adapter's could not be reached)"
 
 
+def no_system_prompt(page: Page) -> None:
+    """Empty the shown conversation's system prompt (a new one starts with the default
+    preset's, ~70 tokens): plain JS sends no system message."""
+    box = page.locator("#conversation-prompt")
+    if not box.is_visible():
+        page.click("#presets-panel summary")
+    box.fill("")
+    box.dispatch_event("change")
+    page.wait_for_function(
+        "document.getElementById('preset-select').value === ''"
+        " && document.getElementById('conversation-prompt').value === ''"
+    )
+
+
+def same_request(app: list[dict[str, Any]], plain: list[dict[str, Any]]) -> None:
+    """Both sides must have sent web-llm the same prompt (its own token count)."""
+    counts = {
+        side: sorted({(s.get("webllm") or {}).get("prompt_tokens") for s in samples})
+        for side, samples in (("app", app), ("plain JS", plain))
+    }
+    if not app and not plain:
+        return
+    if counts["app"] != counts["plain JS"] or len(counts["app"]) != 1:
+        raise HarnessError(
+            f"the app and plain JS did not send the same prompt: prompt tokens {counts}"
+        )
+
+
 def app_run(
     page: Page,
     timeout_s: float,
@@ -321,6 +359,7 @@ def app_run(
     if new_chat:  # the same one-message request as plain JS
         page.click("#new-chat-button")
         page.wait_for_function("document.querySelectorAll('#messages .message').length === 0")
+        no_system_prompt(page)
     page.fill("#prompt", prompt)
     page.click("#send-button")
     page.wait_for_function(
@@ -357,7 +396,11 @@ def js_run(
         "end_ms": out["end_ms"],
         "tokens": tokens,
         "decode_tok_s": (tokens - 1) / (decode_ms / 1000) if tokens > 1 and decode_ms > 0 else None,
-        "webllm": {"completion_tokens": tokens, **extra} if usage else None,
+        "webllm": (
+            {"completion_tokens": tokens, "prompt_tokens": usage.get("prompt_tokens"), **extra}
+            if usage
+            else None
+        ),
     }
 
 
@@ -412,7 +455,7 @@ def measure(
                 if fn is app_run:
                     app.append(
                         app_run(
-                            page, run_timeout_s, new_chat=kit, prompt=prompt, extra_tokens=extra
+                            page, run_timeout_s, new_chat=True, prompt=prompt, extra_tokens=extra
                         )
                     )
                 else:
@@ -422,6 +465,7 @@ def measure(
                 f"{app[-1]['decode_tok_s'] or 0:.1f} tok/s; plain JS ttft "
                 f"{plain[-1]['ttft_ms']:.0f} ms, {plain[-1]['decode_tok_s'] or 0:.1f} tok/s"
             )
+        same_request(app, plain)
         if kit:
             _unload(page)
             loads = kit_loads(page, server, load_runs, load_timeout_s, log)
