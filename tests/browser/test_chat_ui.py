@@ -83,6 +83,26 @@ def test_stop_keeps_the_partial_reply_marked_stopped_and_regenerate_replaces_it(
     expect(page.locator(".message-user")).to_have_count(1)
 
 
+def test_nothing_animates_while_a_reply_is_written(page: Page) -> None:
+    """An endless CSS animation restyles and repaints the page at every frame; where WebGPU shares
+    the CPU (SwiftShader, integrated GPUs) that work slows the model down (the real
+    engine's prefill took ~5 % longer with the caret blinking: docs/benchmarks.md)."""
+    open_app(page, {"reply": LONG, "tokenDelayMs": 400})
+    load_model(page)
+    ask(page, "Count for me", wait=False)
+    expect(page.locator(".message.streaming")).to_have_count(1)
+    # Endless ones (a transition of a changed control ends within a fraction of a second).
+    animations = (
+        "document.getAnimations().filter(a => a.effect.getTiming().iterations === Infinity)"
+        ".map(a => a.animationName || String(a))"
+    )
+    assert page.evaluate(animations) == []  # waiting for the first token
+    expect(replies(page).last).to_contain_text("word1")
+    assert page.evaluate(animations) == []  # and while it streams
+    page.click("#stop-button")
+    state(page, "ready")
+
+
 def test_each_reply_shows_its_stats_and_can_be_copied(page: Page) -> None:
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     open_app(page, {"reply": "Copy **me** please"})

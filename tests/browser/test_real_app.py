@@ -138,6 +138,15 @@ def test_a_custom_model_on_the_real_engine_through_the_ui(
     expect(option(page, model_id)).to_contain_text("downloaded")
     expect(option(page, model_id)).not_to_contain_text("partly")
 
+    # The conversation's own system prompt, short: a new conversation starts with the
+    # default preset's (~70 tokens), and here a prompt that long costs a second prefill
+    # pass (~40 s more per reply).
+    page.click("#presets-panel summary")
+    page.fill("#conversation-prompt", "Be brief.")
+    page.locator("#conversation-prompt").dispatch_event("change")
+    expect(page.locator("#preset-select")).to_have_value("")
+    page.click("#presets-panel summary")
+
     # Send: a real reply, token by token, with its statistics.
     page.fill("#prompt", "hello")
     page.click("#send-button")

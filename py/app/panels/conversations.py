@@ -60,11 +60,14 @@ class ConversationsPanel:
         self.hit_template = document.getElementById("search-hit-template").content.firstElementChild
 
     def lock(self, locked: bool) -> None:
-        """No switching while a reply streams."""
+        """No switching while a reply streams: the list's Open and Delete buttons (as
+        :meth:`render` draws them) and Import, without drawing the list again."""
         if locked != self.locked:
             self.locked = locked
             self.document.getElementById("import-json-button").disabled = locked
-            self.render()
+            buttons = self.list.querySelectorAll(".conversation-open, [data-action=delete]")
+            for i in range(buttons.length):
+                buttons.item(i).disabled = locked
 
     def render(self) -> None:
         doc = self.document
