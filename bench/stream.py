@@ -267,8 +267,12 @@ def _load_model(page: Page) -> None:
 
 
 def app_sample(page: Page, n: int, metrics: Metrics | None = None) -> dict[str, float]:
-    """One UI sample: type, click Send, until data-state is back to ready."""
+    """One UI sample, in a new conversation (one message sent, as plain JS's: the samples
+    before it would fill the model's context window): type, click Send, until data-state
+    is back to ready."""
     page.evaluate("(n) => { globalThis.__webllmDouble.tokens = n; }", n)
+    page.click("#new-chat-button")
+    page.wait_for_function("document.querySelectorAll('#messages .message').length === 0")
     page.fill("#prompt", PROMPT)
     before = metrics.read() if metrics else None
     page.click("#send-button")
