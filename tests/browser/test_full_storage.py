@@ -96,7 +96,9 @@ def test_a_full_disk_shows_the_reply_says_not_saved_and_retry_saves_it(page: Pag
         shot(page, "not-saved-390")
         page.set_viewport_size({"width": 1280, "height": 900})
         assert saved_conversations(page) == []
-        page.click("#save-retry")  # still no room: still said
+        page.click("#save-retry")  # still no room: still said, once the write has failed
+        expect(page.locator("#save-retry")).to_have_text("Retry saving")
+        expect(page.locator("#save-retry")).to_be_enabled()
         expect(page.locator("#save-note-text")).to_have_text(FULL)
     finally:
         set_quota(page, None)

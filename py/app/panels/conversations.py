@@ -192,7 +192,11 @@ class ConversationsPanel:
         self.note_box.className = "notice unsaved" if unsaved else "notice"
         self.note_box.setAttribute("role", "alert" if unsaved else "status")
         doc.getElementById("save-note-text").textContent = text
-        doc.getElementById("save-retry").hidden = not unsaved
+        retry = doc.getElementById("save-retry")
+        retry.hidden = not unsaved
+        writing = bool(unsaved) and self.store.writing(self.store.current.id)
+        retry.disabled = writing  # a retry (or a new message's write) under way
+        retry.textContent = "Saving…" if writing else "Retry saving"
         doc.getElementById("save-export").hidden = not unsaved
         doc.getElementById("save-dismiss").hidden = bool(unsaved) or not text
 
