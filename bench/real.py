@@ -320,7 +320,7 @@ def _bind_engine(page: Page, model: str) -> str:
 
 def no_system_prompt(page: Page) -> None:
     """Empty the shown conversation's system prompt (a new one starts with the default
-    preset's, ~70 tokens): plain JS sends no system message."""
+    preset's, 49 words): plain JS sends no system message."""
     box = page.locator("#conversation-prompt")
     if not box.is_visible():
         page.click("#presets-panel summary")
@@ -334,12 +334,12 @@ def no_system_prompt(page: Page) -> None:
 
 def same_request(app: list[dict[str, Any]], plain: list[dict[str, Any]]) -> None:
     """Both sides must have sent web-llm the same prompt (its own token count)."""
+    if not app and not plain:
+        return
     counts = {
         side: sorted({(s.get("webllm") or {}).get("prompt_tokens") for s in samples})
         for side, samples in (("app", app), ("plain JS", plain))
     }
-    if not app and not plain:
-        return
     if counts["app"] != counts["plain JS"] or len(counts["app"]) != 1:
         raise HarnessError(
             f"the app and plain JS did not send the same prompt: prompt tokens {counts}"
