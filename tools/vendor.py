@@ -55,6 +55,10 @@ PYSCRIPT_TOML = ROOT / "pyscript.toml"
 PY_SRC = ROOT / "py"
 LIB_SRC = PY_SRC / "webllm_machine"
 BUNDLE = VENDOR / "app-bundle.zip"
+#: Pyodide's standard library as npm ships it (sources only), and the one the site serves:
+#: the same files, with the bytecode of the modules the app imports (the bundle step).
+STOCK_STDLIB = NODE_MODULES / "pyodide" / "python_stdlib.zip"
+STDLIB_ZIP = VENDOR / "pyodide" / "python_stdlib.zip"
 #: The bundle's mapping in pyscript.toml's [files]: unpack the zip into the working directory.
 BUNDLE_FILES_ENTRY = ("./static/vendor/app-bundle.zip", "./*")
 #: py/*.py that are not bundled: main.py is PyScript's script (index.html's <script type=py>).
@@ -376,30 +380,40 @@ def build_pypi_wheel(wheels: Path, dist: str, version: str) -> str:
 
 
 # Runs under node: loads the vendored Pyodide, mounts the bundle's staging folder and
-# byte-compiles it with Pyodide's own Python (the host's is another version).
+# byte-compiles, with Pyodide's own Python (the host's is another version):
 #
-# Pyodide's python_stdlib.zip holds sources only, so every stdlib module first imported by
-# the app (not by Pyodide's and PyScript's own boot) is compiled at each boot too. So the
-# bundle's modules are imported here (``pyscript`` stubbed), and the stdlib top-level
-# modules and packages they bring in beyond the boot's are copied, whole, into the bundle:
-# the working directory comes first on sys.path, so the browser imports them from there,
-# with their bytecode. Nothing else changes: same sources, same Python.
+# - the bundle (every module of py/ and the PyPI packages);
+# - PyScript's own Python package (``pyscript/``, which PyScript writes into the working
+#   directory at every boot from the strings in its core module): its bytecode goes in the
+#   bundle's ``pyscript/__pycache__/``;
+# - the standard library's modules that the boot imports, and those the app imports later.
+#   Pyodide's python_stdlib.zip holds sources only, so every one of them was compiled at
+#   every boot: about half of a bare PyScript page's start-up on this machine. They are found
+#   by importing here what a boot imports (Pyodide's own start, PyScript's package's imports,
+#   the bundle's modules with ``pyscript`` stubbed); the new python_stdlib.zip is the stock
+#   one with each such module's ``.pyc`` beside its ``.py``, where zipimport looks first.
+#   The sources stay: tracebacks and ``inspect`` read them.
 #
 # Unchecked-hash pycs: unpacking the zip gives the sources new mtimes, and an mtime-checked
-# pyc would be ignored. ddir: tracebacks name the files where the browser has them.
+# pyc would be ignored. Each pyc still records its source's hash, so a browser test checks
+# that every one matches the source the page has. ``ddir`` / filenames: tracebacks name the
+# files where the browser has them.
 COMPILE_JS = r"""
 import { pathToFileURL } from "node:url";
-const [pyodideDir, stage] = process.argv.slice(2);
+const [pyodideDir, stage, pyscriptJson, outDir] = process.argv.slice(2);
 const { loadPyodide } = await import(pathToFileURL(`${pyodideDir}/pyodide.mjs`).href);
 const py = await loadPyodide({ indexURL: `${pyodideDir}/` });
-py.FS.mkdirTree("/bundle");
-py.FS.mount(py.FS.filesystems.NODEFS, { root: stage }, "/bundle");
+for (const [dir, root] of [["/bundle", stage], ["/out", outDir]]) {
+  py.FS.mkdirTree(dir);
+  py.FS.mount(py.FS.filesystems.NODEFS, { root }, dir);
+}
+py.FS.writeFile("/tmp/pyscript.json", (await import("node:fs")).readFileSync(pyscriptJson));
 const out = py.runPython(`
-import compileall, contextlib, importlib, io, json, os, pkgutil, py_compile, sys, types, zipfile
+import ast, compileall, contextlib, importlib, importlib.util, io, json, os, pkgutil, py_compile
+import sys, types, zipfile
+from importlib._bootstrap_external import _code_to_hash_pyc
 
 STDLIB = next(p for p in sys.path if p.endswith(".zip"))
-before = set(sys.modules)
-
 class _Stub(types.ModuleType):
     def __getattr__(self, name):
         if name.startswith("__"):
@@ -408,17 +422,40 @@ class _Stub(types.ModuleType):
     def __call__(self, *args, **kwargs):
         return args[0] if len(args) == 1 and callable(args[0]) and not kwargs else _Stub("call")
 
-stubs = ("pyscript", "pyscript.web", "pyscript.ffi", "pyscript.js_modules")
+failed = {}
+buf = io.StringIO()
+
+# PyScript's package: compiled where PyScript writes it; what it imports is imported here.
+pyscript_files = json.load(open("/tmp/pyscript.json"))
+os.makedirs("/tmp/pyscript_src/pyscript", exist_ok=True)
+os.makedirs("/bundle/pyscript/__pycache__", exist_ok=True)
+pyscript_imports = set()
+for name, source in sorted(pyscript_files.items()):
+    src = f"/tmp/pyscript_src/pyscript/{name}"
+    with open(src, "w", encoding="utf-8") as f:
+        f.write(source)
+    cached = importlib.util.cache_from_source(f"/bundle/pyscript/{name}")
+    py_compile.compile(src, cfile=cached, dfile=f"/home/pyodide/pyscript/{name}", doraise=True,
+                       invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            pyscript_imports.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            pyscript_imports.add(node.module)
+
+stubs = ("pyscript", "pyscript.web", "pyscript.ffi", "pyscript.js_modules", "polyscript")
 for name in stubs:
     sys.modules[name] = _Stub(name)
 sys.path.insert(0, "/bundle")
 WALK = ("app",)
 tops = sorted({n.removesuffix(".py") for n in os.listdir("/bundle")
                if n.endswith(".py") or os.path.isfile(f"/bundle/{n}/__init__.py")})
-failed = {}
-buf = io.StringIO()
 with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
-    names = list(tops)
+    skip = ("pyscript", "js", "polyscript", "_pyscript")
+    names = sorted(n for n in pyscript_imports if n.split(".")[0] not in skip)
+    names += tops
+    # The browser unpacks the bundle with zipfile, which reads its names as cp437.
+    names.append("encodings.cp437")
     for pkg in WALK:  # every module of the app's own packages (some are imported lazily)
         names += sorted(m.name for m in pkgutil.walk_packages([f"/bundle/{pkg}"], pkg + "."))
     for name in names:
@@ -426,24 +463,32 @@ with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
             importlib.import_module(name)
         except BaseException as exc:
             failed[name] = f"{type(exc).__name__}: {exc}"[:200]
-new = {m for m in set(sys.modules) - before
-       if (getattr(sys.modules[m], "__file__", None) or "").startswith(STDLIB + "/")}
-booted = {m.split(".")[0] for m in before}
-stdlib = sorted({m.split(".")[0] for m in new} - booted - set(tops))
-with zipfile.ZipFile(STDLIB) as zf:
-    for member in zf.namelist():
-        first = member.split("/")[0].removesuffix(".py")
-        if first in stdlib and member.endswith(".py"):
-            zf.extract(member, "/bundle")
 
-buf = io.StringIO()
+members = sorted({f.removeprefix(STDLIB + "/") for f in (
+    getattr(m, "__file__", None) or "" for m in list(sys.modules.values()))
+    if f.startswith(STDLIB + "/") and f.endswith(".py")})
+pycs = 0
+with zipfile.ZipFile(STDLIB) as zin, zipfile.ZipFile("/out/python_stdlib.zip", "w") as zout:
+    wanted = set(members)
+    for info in zin.infolist():
+        data = zin.read(info)
+        zout.writestr(info, data)
+        if info.filename in wanted:
+            code = compile(data, f"{STDLIB}/{info.filename}", "exec", dont_inherit=True)
+            pyc = _code_to_hash_pyc(code, importlib.util.source_hash(data), checked=False)
+            entry = zipfile.ZipInfo(info.filename[:-3] + ".pyc", info.date_time)
+            entry.external_attr = info.external_attr
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            zout.writestr(entry, pyc)
+            pycs += 1
+
 with contextlib.redirect_stdout(buf):
     ok = compileall.compile_dir(
         "/bundle", ddir="/home/pyodide", quiet=1, workers=1,
         invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
 json.dumps({"ok": bool(ok), "log": buf.getvalue(), "version": sys.version.split()[0],
-            "cache_tag": sys.implementation.cache_tag, "stdlib": stdlib,
-            "import_failed": failed})
+            "cache_tag": sys.implementation.cache_tag, "stdlib_pycs": pycs,
+            "pyscript": sorted(pyscript_files), "import_failed": failed})
 `);
 process.stdout.write(out);
 """
@@ -473,6 +518,48 @@ def run_node(script: str, *args: str) -> str:
     if result.returncode != 0:
         raise VendorError(f"node failed ({result.returncode}): {result.stderr[-2000:]}")
     return result.stdout
+
+
+def pyscript_package_sources() -> dict[str, str]:
+    """PyScript's own Python package (``pyscript/*.py``) as its core module writes it into
+    the interpreter's working directory at boot: the string literals of the object
+    ``{pyscript:{"__init__.py":"...",...}}`` in ``dist/core-*.js`` (minified, so not the
+    same text as the package's ``src/stdlib``)."""
+    dist = NODE_MODULES / "@pyscript/core/dist"
+    marker = "{pyscript:{"
+    for path in sorted(dist.glob("core-*.js")):
+        text = path.read_text(encoding="utf-8")
+        start = text.find(marker)
+        if start < 0:
+            continue
+        depth, i, in_string, escaped = 0, start, False, False
+        while i < len(text):
+            c = text[i]
+            if in_string:
+                if escaped:
+                    escaped = False
+                elif c == "\\":
+                    escaped = True
+                elif c == '"':
+                    in_string = False
+            elif c == '"':
+                in_string = True
+            elif c == "{":
+                depth += 1
+            elif c == "}":
+                depth -= 1
+                if depth == 0:
+                    break
+            i += 1
+        body = text[start : i + 1]
+        files = {
+            name: json.loads(f'"{literal}"')
+            for name, literal in re.findall(r'"([A-Za-z_]\w*\.py)":"((?:[^"\\]|\\.)*)"', body)
+        }
+        if "__init__.py" not in files:
+            break
+        return files
+    raise VendorError(f"no PyScript Python package found in {dist}/core-*.js")
 
 
 def bundle_sources() -> list[Path]:
@@ -513,9 +600,21 @@ def build_bundle(
 
         started = time.monotonic()
         report: dict[str, Any] = {"ok": False, "log": "--no-bytecode"}
+        stdlib_out = Path(tmp) / "stdlib"
+        stdlib_out.mkdir()
+        pyscript_json = Path(tmp) / "pyscript.json"
+        pyscript_json.write_text(json.dumps(pyscript_package_sources()))
         try:
             if bytecode:
-                report = json.loads(run_node(COMPILE_JS, str(NODE_MODULES / "pyodide"), str(stage)))
+                report = json.loads(
+                    run_node(
+                        COMPILE_JS,
+                        str(NODE_MODULES / "pyodide"),
+                        str(stage),
+                        str(pyscript_json),
+                        str(stdlib_out),
+                    )
+                )
         except (VendorError, json.JSONDecodeError, subprocess.TimeoutExpired) as exc:
             # Sources alone still work (Python compiles them at import): slower, not broken.
             log(f"warning: no bytecode in the bundle, Pyodide under node failed: {exc}")
@@ -528,9 +627,15 @@ def build_bundle(
             if report["ok"]
             else None
         )
-        info["stdlib"] = report.get("stdlib", [])
+        # Pyodide's stdlib with the bytecode of what the app imports, or the stock one.
+        compiled = stdlib_out / "python_stdlib.zip"
+        stdlib_src = compiled if report["ok"] and compiled.is_file() else STOCK_STDLIB
+        shutil.copyfile(stdlib_src, STDLIB_ZIP)
+        info["stdlib_pycs"] = report.get("stdlib_pycs", 0) if stdlib_src == compiled else 0
+        info["stdlib_sha256"] = sha256_file(STDLIB_ZIP)
+        info["pyscript_pycs"] = len(report.get("pyscript", []))
         if report.get("import_failed"):
-            # Only the stdlib list may be short (those modules then compile at each boot).
+            # Only the stdlib's bytecode may be short (those modules then compile at boot).
             log(f"notice: under node, importing failed for {report['import_failed']}")
 
         tmp_zip = BUNDLE.with_suffix(".zip.tmp")
@@ -545,8 +650,9 @@ def build_bundle(
     log(
         f"{BUNDLE.name} <- {info['files']} files ({BUNDLE.stat().st_size / 1e3:.0f} kB): "
         f"{', '.join(pkg for _, pkg in BUNDLE_PYPI)}, py/ but {', '.join(BUNDLE_EXCLUDE)}, "
-        f"{info['models']} web-llm models; bytecode: {info['bytecode']}; compiled stdlib "
-        f"modules the boot lacks: {', '.join(info['stdlib']) or '-'}"
+        f"{info['models']} web-llm models; bytecode: {info['bytecode']}, with PyScript's "
+        f"{info['pyscript_pycs']} modules; pyodide/python_stdlib.zip <- stock + "
+        f"{info['stdlib_pycs']} modules' bytecode"
     )
     return info
 
@@ -762,7 +868,7 @@ def main(argv: list[str] | None = None) -> int:
         "statemachine": [VENDOR / "wheels" / sm_wheel],
         "library": [VENDOR / "wheels" / lib_wheel],
         "mistune": [VENDOR / "wheels" / wheel_name("mistune", pypi_pins["mistune"])],
-        "bundle": [BUNDLE],
+        "bundle": [BUNDLE, STDLIB_ZIP],
         "mermaid": [VENDOR / "mermaid" / MERMAID_ENTRY],
         "codemirror": [VENDOR / "codemirror" / CODEMIRROR_OUT],
     }
@@ -770,7 +876,14 @@ def main(argv: list[str] | None = None) -> int:
     def stale(step: str) -> bool:
         if args.force or old_inputs.get(step) != inputs[step]:
             return True
-        return not all(p.is_file() for p in outputs[step])
+        if not all(p.is_file() for p in outputs[step]):
+            return True
+        if step == "bundle":  # replaced or truncated since it was built
+            built = old.get("bundle", {})
+            return built.get("sha256") != sha256_file(BUNDLE) or built.get(
+                "stdlib_sha256"
+            ) != sha256_file(STDLIB_ZIP)
+        return False
 
     todo = [step for step in inputs if stale(step)]
     if args.check:

@@ -7,6 +7,7 @@ JSON text, read into :mod:`app.logic.model_cache`'s plain objects.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterable, MutableMapping
 from typing import Any
@@ -17,7 +18,15 @@ from pyscript import document, js_import, window  # type: ignore[import-not-foun
 from app.logic.model_cache import CACHE_PREFIX, CachedFile, Inventory, inventory
 from app.logic.persistence import LocalStorage, MemoryStorage
 
-__all__ = ["delete_cached", "early", "js_module", "local_storage", "scan_cache", "storage_estimate"]
+__all__ = [
+    "after_paint",
+    "delete_cached",
+    "early",
+    "js_module",
+    "local_storage",
+    "scan_cache",
+    "storage_estimate",
+]
 
 MODEL_CACHE_JS = "static/js/model-cache.js"
 _modules: dict[str, Any] = {}
@@ -35,11 +44,21 @@ def local_storage() -> MutableMapping[str, str]:
 
 def early(name: str) -> Any:
     """What ``static/js/early.js`` started while Pyodide booted (``adapter``: the WebGPU
-    adapter's promise; ``opened``: the conversations' database opening), or ``None`` when
-    the page did not start it (a page without that script)."""
+    adapter's promise; ``opened``: the conversations' database opening; ``afterPaint``), or
+    ``None`` when the page did not start it (a page without that script)."""
     started = getattr(window, "__appEarly", None)
     value = None if started is None or started is jsnull else getattr(started, name, None)
     return None if value is None or value is jsnull else value
+
+
+async def after_paint() -> None:
+    """Return once the page's next frame is painted (``static/js/early.js``'s
+    ``afterPaint``), or at the next turn of the event loop on a page without that script."""
+    paint = early("afterPaint")
+    if paint is None:
+        await asyncio.sleep(0)
+    else:
+        await paint()
 
 
 async def js_module(path: str) -> Any:

@@ -104,7 +104,9 @@ async def start() -> None:
     app.removeAttribute("aria-busy")
     app.dataset.python = "ready"
     window.performance.measure("app:start", "app:import")  # from py/main.py's mark
-    # Not visible at start: after "ready" (the statechart builds its chart from the machine).
+    # Not visible at start: once "ready" is painted (the statechart builds its chart from
+    # the machine), so that they do not hold the first frame of the ready page back.
+    await browser.after_paint()
     from app.panels import console, settings, statechart, storage, thinking
 
     thinking.mount(ctx)

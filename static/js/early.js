@@ -12,4 +12,19 @@ const gpu = globalThis.navigator && navigator.gpu;
 const adapter = gpu ? gpu.requestAdapter() : undefined;
 if (adapter) adapter.catch(() => {}); // handled: webgpu_info() says why it failed
 
-globalThis.__appEarly = { adapter, opened: conversationDb.open() };
+// After the next frame is painted (a task queued from requestAnimationFrame runs once the
+// frame is out), or after 100 ms where no frame comes (a hidden tab): what app/main.py
+// starts once "ready" is on screen.
+function afterPaint() {
+  return new Promise((resolve) => {
+    const fallback = setTimeout(resolve, 100);
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        clearTimeout(fallback);
+        resolve();
+      }, 0),
+    );
+  });
+}
+
+globalThis.__appEarly = { adapter, opened: conversationDb.open(), afterPaint };

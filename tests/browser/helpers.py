@@ -217,6 +217,21 @@ LLAMA = "Llama-3.2-1B-Instruct-q4f32_1-MLC"
 SHOTS = ROOT / "tests" / "browser" / "screenshots"
 
 
+#: An init script that keeps the page's Python interpreter (PyScript's main-thread hook) as
+#: ``globalThis.__testPython``, for a test to run Python in the page (``run_python``).
+CAPTURE_INTERPRETER = """
+import(new URL("./static/vendor/pyscript/core.js", location.href).href).then(({ hooks }) => {
+  hooks.main.onReady.add((wrap) => { globalThis.__testPython = wrap.interpreter; });
+});
+"""
+
+
+def run_python(page: Page, code: str) -> Any:
+    """Run ``code`` in the page's interpreter (the page opened with ``CAPTURE_INTERPRETER``)
+    and return the value of its last expression, which must be JSON text, decoded."""
+    return json.loads(page.evaluate("(code) => globalThis.__testPython.runPythonAsync(code)", code))
+
+
 def open_app(
     page: Page,
     double: dict[str, Any] | None = None,

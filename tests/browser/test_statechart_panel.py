@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from helpers import Q4F32, PageLog, open_app, shot
+from helpers import CAPTURE_INTERPRETER, Q4F32, PageLog, open_app, shot
 from playwright.sync_api import Page, expect
 
 from webllm_machine import STATES
@@ -23,14 +23,6 @@ REPLY = " ".join(f"word{i}" for i in range(30))
 MERMAID = "**/static/vendor/mermaid/mermaid.esm.min.mjs"
 PANEL = "#statechart-panel"
 CURRENT_NODE = "#statechart-diagram g.node.current"
-
-#: Keeps the page's Python interpreter (PyScript's main-thread hook) for the test to call the
-#: client directly: the UI never sends an event the machine would refuse.
-CAPTURE_INTERPRETER = """
-import(new URL("./static/vendor/pyscript/core.js", location.href).href).then(({ hooks }) => {
-  hooks.main.onReady.add((wrap) => { globalThis.__testPython = wrap.interpreter; });
-});
-"""
 
 
 def current(page: Page, state: str) -> None:
