@@ -447,7 +447,9 @@ stubs = ("pyscript", "pyscript.web", "pyscript.ffi", "pyscript.js_modules", "pol
 for name in stubs:
     sys.modules[name] = _Stub(name)
 sys.path.insert(0, "/bundle")
-WALK = ("app",)
+# Every module of the app's packages and of the PyPI ones: some are imported at first use
+# (python-statemachine's diagram module draws the statechart once the page is idle).
+WALK = ("app", "webllm_machine", "statemachine", "mistune")
 tops = sorted({n.removesuffix(".py") for n in os.listdir("/bundle")
                if n.endswith(".py") or os.path.isfile(f"/bundle/{n}/__init__.py")})
 with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
@@ -456,7 +458,7 @@ with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
     names += tops
     # The browser unpacks the bundle with zipfile, which reads its names as cp437.
     names.append("encodings.cp437")
-    for pkg in WALK:  # every module of the app's own packages (some are imported lazily)
+    for pkg in WALK:
         names += sorted(m.name for m in pkgutil.walk_packages([f"/bundle/{pkg}"], pkg + "."))
     for name in names:
         try:

@@ -68,8 +68,9 @@ def test_every_pyc_matches_its_source_and_the_boot_compiles_nothing(
     page: Page, page_log: PageLog
 ) -> None:
     open_app(page, {}, init_script=CAPTURE_INTERPRETER)
-    # The panels mounted after "ready" have imported theirs too.
-    expect(page.locator("#statechart-panel")).to_have_attribute("data-current", "idle")
+    # The panels mounted after "ready" have imported theirs too, and the statechart, drawn
+    # once the page is idle, python-statemachine's diagram module.
+    expect(page.locator("#statechart-diagram")).to_have_attribute("data-chart", "svg")
     audit = run_python(page, AUDIT)
     assert audit["stale"] == [], f"pycs that do not match their source: {audit['stale']}"
     assert audit["sources"] == [], f"compiled from source at boot: {audit['sources']}"

@@ -19,6 +19,7 @@ machine, internal ones included (``ready : CLEAR_CHAT / on_CLEAR_CHAT``), is dra
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections import deque
@@ -73,7 +74,12 @@ def _drawable(chart: str) -> list[str]:
     return lines
 
 
-_LINES = _drawable(WebLLMMachine.mermaid())
+@functools.cache
+def _lines() -> tuple[str, ...]:
+    # At first use, not at import: the machine's chart comes from python-statemachine's
+    # diagram module, about 0.2 s to import and format under Pyodide (the panel asks when
+    # it draws, once the page is idle).
+    return tuple(_drawable(WebLLMMachine.mermaid()))
 
 
 def chart_text(current: str, *, direction: str | None = None) -> str:
@@ -83,7 +89,7 @@ def chart_text(current: str, *, direction: str | None = None) -> str:
     """
     if current not in STATES:
         raise ValueError(f"unknown state {current!r}")
-    lines = _LINES
+    lines = list(_lines())
     if direction is not None:
         if not re.fullmatch(r"LR|RL|TB|BT", direction):
             raise ValueError(f"unknown direction {direction!r}")
