@@ -16,9 +16,16 @@ navigation) by probes installed before any script of the page:
   worker installed, as on a returning visit, when the page registers one), then
   ``reload()`` for every sample.
 
-Both pages are served by the same local server and measured in the same run, interleaved
-(app, bare, app, bare, ...). Targets: app / bare <= 1.15 (Python ready, and app
-interactive vs bare ready), cold and warm; the app's FCP <= 300 ms. Writes every sample to
+The baseline is bench/bare.html: bare PyScript on Pyodide as npm ships it
+(``node_modules/pyodide``: its stdlib holds sources only, compiled at every boot). A third
+page, bench/bare-site.html, is the same bare page on the site's Pyodide
+(``static/vendor/pyodide/``: the stdlib with the bytecode ``make vendor`` adds), a
+diagnostic: app / it is what the app itself adds to a boot.
+
+The pages are served by the same local server and measured in the same run, interleaved
+(app, bare, bare on the site's Pyodide, app, ...). Targets: app / bare <= 1.10 (Python
+ready, and app interactive vs bare ready), cold and warm; the app's own Python (in-page
+marks) <= 150 ms; the app's FCP <= 200 ms cold. Writes every sample to
 bench/results/boot.json. Needs ``make vendor`` first.
 
 Usage: python3 bench/boot.py [--runs 5] [--out bench/results/boot.json]

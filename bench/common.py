@@ -325,10 +325,14 @@ def run_harness(
 ) -> int:
     """A harness's ``main``: serve the site, launch Chromium, ``measure(browser, server,
     **options)``, print its rows as a table and write the result (with the environment)
-    to ``out``. 1 when ``make vendor`` has not run."""
+    to ``out`` (a file, or a folder to write ``<harness>.json`` in, e.g. ``boot.json``). 1 when
+    ``make vendor`` has not run."""
     if not VENDOR_MANIFEST.is_file():
         print("static/vendor/ is missing: run `make vendor` first", file=sys.stderr)
         return 1
+    if out.is_dir():  # checked first: a folder is not found out after an hour of measuring
+        module = sys.modules.get(measure.__module__)
+        out = out / f"{Path(getattr(module, '__file__', None) or 'result').stem}.json"
     with serve() as server, sync_playwright() as pw:
         browser = launch(pw, memory=memory, dawn=dawn)
         try:

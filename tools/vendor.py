@@ -5,7 +5,10 @@ Layout produced (``static/vendor/`` is generated and git-ignored)::
 
     pyscript/     all of node_modules/@pyscript/core/dist
     pyodide/      Pyodide's core files, plus micropip and packaging wheels from PyPI,
-                  with pyodide-lock.json's sha256 rewritten to match those PyPI files
+                  with pyodide-lock.json's sha256 rewritten to match those PyPI files;
+                  python_stdlib.zip is npm's with the bytecode (``name.pyc`` beside
+                  ``name.py``) of every stdlib module the boot and the app import, made by
+                  the bundle step
     web-llm/      index.js (+ index.js.map) from node_modules/@mlc-ai/web-llm/lib
     mermaid/      mermaid.esm.min.mjs + chunks/mermaid.esm.min/*.mjs (statechart panel, lazy)
     codemirror/   codemirror.mjs: CodeMirror 6 and its Python mode, bundled by esbuild from
@@ -18,7 +21,9 @@ Layout produced (``static/vendor/`` is generated and git-ignored)::
                   statemachine/, mistune/, webllm_machine/ (from py/, with web-llm's model
                   list as webllm_prebuilt.json) and every py/*.py but main.py, each with
                   its bytecode for Pyodide's Python (__pycache__/*.cpython-314.pyc,
-                  unchecked-hash, compiled by the vendored Pyodide under node). No micropip.
+                  unchecked-hash, compiled by the vendored Pyodide under node), and the
+                  bytecode of PyScript's own package (pyscript/__pycache__/, beside the
+                  sources PyScript writes there at boot). No micropip.
     manifest.json versions, file names, hashes, and the input hashes of each step
 
 Each step is skipped when the hash of its inputs matches the one recorded in
