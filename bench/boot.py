@@ -18,7 +18,7 @@ navigation) by probes installed before any script of the page:
 
 The baseline is bench/bare.html: bare PyScript on Pyodide as npm ships it
 (``node_modules/pyodide``: its stdlib holds sources only, compiled at every boot). A third
-page, bench/bare-site.html, is the same bare page on the site's Pyodide
+page, bench/bare.html?pyodide=site, is the same bare page on the site's Pyodide
 (``static/vendor/pyodide/``: the stdlib with the bytecode ``make vendor`` adds), a
 diagnostic: app / it is what the app itself adds to a boot.
 
@@ -63,7 +63,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 #: same bare page on the site's Pyodide (its stdlib carries bytecode: `make vendor`), so that
 #: app / BARE_SITE is the app's own cost beside what the site's Pyodide saves everyone.
 BARE_SITE = "bare, the site's Pyodide"
-PAGES = {"app": "/index.html", "bare": "/bench/bare.html", BARE_SITE: "/bench/bare-site.html"}
+PAGES = {"app": "/index.html", "bare": "/bench/bare.html", BARE_SITE: "/bench/bare.html?pyodide=site"}
 NO_SW = "app, no service worker"
 TIMEOUT_MS = 180_000
 OFFLINE_READY_TIMEOUT_MS = 60_000
