@@ -63,7 +63,11 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 #: same bare page on the site's Pyodide (its stdlib carries bytecode: `make vendor`), so that
 #: app / BARE_SITE is the app's own cost beside what the site's Pyodide saves everyone.
 BARE_SITE = "bare, the site's Pyodide"
-PAGES = {"app": "/index.html", "bare": "/bench/bare.html", BARE_SITE: "/bench/bare.html?pyodide=site"}
+PAGES = {
+    "app": "/index.html",
+    "bare": "/bench/bare.html",
+    BARE_SITE: "/bench/bare.html?pyodide=site",
+}
 NO_SW = "app, no service worker"
 TIMEOUT_MS = 180_000
 OFFLINE_READY_TIMEOUT_MS = 60_000
