@@ -380,6 +380,8 @@ class ChatController:
             messages = text_only(messages)  # images from a vision model stay on the page
         fitted = self._fit(messages, history, system, settings)
         if isinstance(fitted, PromptTooLongError):  # the message alone is too long
+            if replacing:  # nothing was sent: the reply it was to replace stays in view
+                self.view.show(conversation.messages)
             self.changed()
             self.report(fitted)  # after the redraw, which would hide it; nothing was sent
             return

@@ -102,6 +102,26 @@ def test_a_message_too_long_to_fit_alone_is_refused_and_kept() -> None:
     assert chat.saved() == [("user", ("word " * 200).strip(), None)]  # the message is kept
 
 
+def test_regenerate_refused_as_too_long_keeps_the_reply_in_view() -> None:
+    # The window shrank since the reply came (another model, a smaller context): the
+    # question no longer fits alone, so Regenerate is refused; the reply stays on screen.
+    chat = small_window_chat(window=400)
+
+    async def scenario() -> None:
+        await chat.controller.load(MODEL)
+        await chat.controller.send("word " * 200)
+        chat.controller.context_window = lambda: 60
+        await chat.controller.regenerate()
+
+    asyncio.run(scenario())
+    assert len(chat.requests()) == 1  # the regenerated request was not sent
+    (error,) = chat.reported
+    assert isinstance(error, PromptTooLongError)
+    reply = ("assistant", "Sure, here is a short answer for you.", None)
+    assert chat.saved()[-1] == reply
+    assert [(m["role"], m["content"]) for m in chat.view.shown][-1] == reply[:2]
+
+
 def test_a_regenerated_reply_that_fits_again_loses_its_marker() -> None:
     chat = small_window_chat()
 
