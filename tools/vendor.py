@@ -529,43 +529,23 @@ def run_node(script: str, *args: str) -> str:
 
 def pyscript_package_sources() -> dict[str, str]:
     """PyScript's own Python package (``pyscript/*.py``) as its core module writes it into
-    the interpreter's working directory at boot: the string literals of the object
-    ``{pyscript:{"__init__.py":"...",...}}`` in ``dist/core-*.js`` (minified, so not the
+    the interpreter's working directory at boot: the object ``{"__init__.py":"...",...}``
+    after ``{pyscript:`` in ``dist/core-*.js`` (a JSON object; minified Python, so not the
     same text as the package's ``src/stdlib``)."""
     dist = NODE_MODULES / "@pyscript/core/dist"
-    marker = "{pyscript:{"
+    marker = "{pyscript:"
     for path in sorted(dist.glob("core-*.js")):
         text = path.read_text(encoding="utf-8")
         start = text.find(marker)
         if start < 0:
             continue
-        depth, i, in_string, escaped = 0, start, False, False
-        while i < len(text):
-            c = text[i]
-            if in_string:
-                if escaped:
-                    escaped = False
-                elif c == "\\":
-                    escaped = True
-                elif c == '"':
-                    in_string = False
-            elif c == '"':
-                in_string = True
-            elif c == "{":
-                depth += 1
-            elif c == "}":
-                depth -= 1
-                if depth == 0:
-                    break
-            i += 1
-        body = text[start : i + 1]
-        files = {
-            name: json.loads(f'"{literal}"')
-            for name, literal in re.findall(r'"([A-Za-z_]\w*\.py)":"((?:[^"\\]|\\.)*)"', body)
-        }
-        if "__init__.py" not in files:
+        try:
+            files, _ = json.JSONDecoder().raw_decode(text, start + len(marker))
+        except json.JSONDecodeError:
             break
-        return files
+        if isinstance(files, dict) and "__init__.py" in files:
+            return {str(name): str(source) for name, source in files.items()}
+        break
     raise VendorError(f"no PyScript Python package found in {dist}/core-*.js")
 
 
